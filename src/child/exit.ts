@@ -1,0 +1,83 @@
+// How a snapshot child ends: always through flush + _exit, never through Bun's own shutdown,
+// which can wait forever for helper threads that do not exist in a child (FORK-IN-BUN §2).
+import { decodeStatus } from "../status.ts";
+import { exitNow, reraise } from "../libc.ts";
+import { state } from "../lineage.ts";
+import { flushStdio } from "../stdio.ts";
+
+/** Thrown out of trial() in a child whose function is still pending; never reaches the parent. */
+export class SnapshotUnwind extends Error {
+  constructor() {
+    super("bun-snapshot: unwinding a trial child to its event loop");
+    this.name = "SnapshotUnwind";
+  }
+}
+
+let ending = false;
+
+// Runs the "exit" listeners the policy allows, in order; one that throws is reported, not fatal.
+function runListeners(listeners: Function[], code: number): void {
+  const s = state();
+  const all = s.committed || s.exitHandlers === "all";
+  for (const l of listeners) {
+    if (l === onExit || (!all && s.inheritedExit.has(l))) continue;
+    try {
+      l.call(process, code);
+    } catch (e) {
+      console.error("bun-snapshot: an exit listener threw in the snapshot child:", e);
+    }
+  }
+}
+
+/** Flushes stdio and ends this process now with `code`. */
+export function finish(code: number): never {
+  flushStdio();
+  return exitNow(code);
+}
+
+// First "exit" listener of a child: Bun is ending it; run the allowed listeners, then _exit.
+function onExit(code: number): void {
+  if (ending) finish(code);
+  ending = true;
+  const listeners = process.listeners("exit");
+  runListeners(listeners.slice(listeners.indexOf(onExit) + 1), code);
+  finish(code);
+}
+
+// Bun's default for an unhandled rejection ends the process with code 1 but tells "exit"
+// listeners 0; with this listener the child keeps that default and ends with the right code.
+function onRejection(reason: unknown): void {
+  if (reason instanceof SnapshotUnwind) return;
+  if (process.listenerCount("unhandledRejection") > 1) return;
+  console.error(reason);
+  process.exit(1);
+}
+
+/** Sets up how this child ends; runs in child setup, before any user code. */
+export function installExitHooks(policy: "new" | "all"): void {
+  const s = state();
+  s.exitHandlers = policy;
+  s.inheritedExit = new Set(process.listeners("exit"));
+  ending = false;
+  if (!process.listeners("exit").includes(onExit)) {
+    process.prependListener("exit", onExit);
+    process.on("unhandledRejection", onRejection);
+  }
+}
+
+/** Ends this child now with `code`, running the allowed "exit" listeners first (revert). */
+export function endChild(code: number): never {
+  if (!ending) {
+    ending = true;
+    runListeners(process.listeners("exit"), code);
+  }
+  return finish(code);
+}
+
+/** Ends this process with the same wait status as a child that ended with `status`. */
+export function endAs(status: number): never {
+  flushStdio();
+  const s = decodeStatus(status);
+  if (s.kind === "signaled") return reraise(s.signo);
+  return exitNow(s.kind === "exited" ? s.code : 1);
+}

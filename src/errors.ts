@@ -1,0 +1,79 @@
+// SnapshotError and every message the library shows, built in one place.
+
+/** Linux errno numbers (asm-generic: the same on x64 and arm64) to their names. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 10: "ECHILD",
+  11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
+  22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 28: "ENOSPC", 32: "EPIPE", 38: "ENOSYS",
+  95: "ENOTSUP", 110: "ETIMEDOUT",
+};
+
+/** The errno-style name of an errno number, `E<n>` when it has none we know. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/**
+ * The one error class of bun-snapshot. `code` is errno-style (`EAGAIN`, `ENOMEM`, `ENOTSUP`,
+ * `EUNSAFE`, `ENOTSNAPSHOT`, `EINVAL`, ...); `cause` holds the original error when there is one.
+ */
+export class SnapshotError extends Error {
+  /** errno-style code saying what kind of failure this is. */
+  readonly code: string;
+  /** The errno number when the failure came from a system call. */
+  readonly errno?: number;
+  /** The system call that failed, when one did. */
+  readonly syscall?: string;
+
+  constructor(code: string, message: string, extra: { errno?: number; syscall?: string; cause?: unknown } = {}) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.name = "SnapshotError";
+    this.code = code;
+    if (extra.errno !== undefined) this.errno = extra.errno;
+    if (extra.syscall !== undefined) this.syscall = extra.syscall;
+  }
+}
+
+const SAFE_WAYS =
+  "start it snapshot-safe: `bunx bun-snapshot run app.ts`, or `bun --preload bun-snapshot/safe app.ts` " +
+  '(or `preload = ["bun-snapshot/safe"]` in bunfig.toml, which also covers `bun repl`), or set ' +
+  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment";
+
+/** Every message, by situation; tests assert these whole. */
+export const messages = {
+  notSupported: (platform: string, arch: string) =>
+    `bun-snapshot needs Linux (x64 or arm64, glibc or musl) with Bun 1.2 or newer; this is ${platform}/${arch}`,
+  noLibc: (tried: string[]) =>
+    `bun-snapshot could not load the C library (tried ${tried.join(", ")}); it needs glibc or musl`,
+  syscall: (syscall: string, code: string) => `${syscall}() failed: ${code}`,
+  forkFailed: (code: string) =>
+    code === "ENOMEM"
+      ? "fork() failed: ENOMEM (not enough memory to copy this process's page tables); free memory or lower the heap, then try again"
+      : code === "EAGAIN"
+        ? "fork() failed: EAGAIN (the process limit was reached: ulimit -u, pids cgroup or kernel.pid_max); end other processes, then try again"
+        : `fork() failed: ${code}`,
+  unsafe: (why: string) =>
+    `this process is not snapshot-safe (${why}): a snapshot child could hang in the JavaScriptCore collector or JIT. ` +
+    `To take snapshots, ${SAFE_WAYS}; or pass { unsafe: true } to take the risk`,
+  notInSnapshot: (fn: string) =>
+    `${fn}() needs to run inside a snapshot (depth() is 0 here, the original process); take one with snapshot() first`,
+  notAncestor: (target: unknown, depth: number) =>
+    `revertTo(${String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
+  badExitCode: (code: unknown) => `revert(${String(code)}): the exit code must be a whole number from 0 to 255`,
+  badOption: (name: string, value: unknown, want: string) =>
+    `invalid option ${name}: ${JSON.stringify(value) ?? String(value)} (expected ${want})`,
+  stdioBusy: (stream: string) =>
+    `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
+    `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.write("", r))\`, then take the snapshot`,
+  trialThrew: () => "the trial function threw",
+  trialUncloneable: (detail: string) => `the trial's value could not be sent back by structured clone: ${detail}`,
+  trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
+  trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
+  trialInChildOnly: () => "internal: trial child reached an unexpected path",
+} as const;
+
+/** A SnapshotError for a failed system call, with errno and syscall set. */
+export function syscallError(syscall: string, errno: number, message?: string): SnapshotError {
+  const code = errnoName(errno);
+  return new SnapshotError(code, message ?? messages.syscall(syscall, code), { errno, syscall });
+}

@@ -1,0 +1,119 @@
+// The fork protocol: check -> prepare (forkable memory, quiet stdio, channel) -> fork ->
+// child setup | parent wait -> outcome -> act on what the child said (commit, revertTo).
+import { openChannel, receive, sendCommit, sendRevertTo, type Message } from "./channel.ts";
+import { endAs, installExitHooks } from "./child/exit.ts";
+import { fixIdentity } from "./child/runtime.ts";
+import { messages, SnapshotError } from "./errors.ts";
+import { assertSupported, close, fork as cFork, getpid } from "./libc.ts";
+import { depth, state, type SnapshotInfo } from "./lineage.ts";
+import { makeForkable } from "./memory.ts";
+import { makeOutcome, type Outcome } from "./outcome.ts";
+import { unsafeReason } from "./safe.ts";
+import { signalNumber } from "./status.ts";
+import { pendingStdio } from "./stdio.ts";
+import { waitChild } from "./wait.ts";
+
+/** Options of snapshot(), fork() and trial(). */
+export interface SnapshotOptions {
+  /** A name for this snapshot, shown by snapshots(), the REPL and tools. */
+  label?: string;
+  /** Signals the waiting parent passes to the child (default SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2). */
+  forward?: NodeJS.Signals[];
+  /** The child becomes the terminal's foreground process group (default: stdin is a TTY). */
+  foreground?: boolean;
+  /** Which process "exit" listeners run as the child ends: those added in the child ("new", default) or "all". */
+  exitHandlers?: "new" | "all";
+  /** Fork even where a healthy child cannot be guaranteed (a process that is not snapshot-safe). */
+  unsafe?: boolean;
+}
+
+/** The result of fork(): which side of the snapshot this is. */
+export type Fork =
+  | { role: "child"; depth: number; parentPid: number }
+  | { role: "parent"; pid: number; outcome: Outcome };
+
+/** What the protocol hands to fork() and trial() in the parent. */
+export interface ParentSide {
+  role: "parent";
+  pid: number;
+  outcome: Outcome;
+  message: Message;
+  timedOut: boolean;
+}
+
+// Rejects bad options with EINVAL before anything happens.
+function validate(o: SnapshotOptions & { timeoutMs?: number }): void {
+  if (o === null || typeof o !== "object") throw new SnapshotError("EINVAL", messages.badOption("options", o, "an object"));
+  if (o.label !== undefined && typeof o.label !== "string") throw new SnapshotError("EINVAL", messages.badOption("label", o.label, "a string"));
+  if (o.exitHandlers !== undefined && o.exitHandlers !== "new" && o.exitHandlers !== "all")
+    throw new SnapshotError("EINVAL", messages.badOption("exitHandlers", o.exitHandlers, '"new" or "all"'));
+  if (o.forward !== undefined && (!Array.isArray(o.forward) || o.forward.some((s) => signalNumber(s) === undefined)))
+    throw new SnapshotError("EINVAL", messages.badOption("forward", o.forward, "an array of signal names such as SIGTERM"));
+  for (const k of ["foreground", "unsafe"] as const)
+    if (o[k] !== undefined && typeof o[k] !== "boolean") throw new SnapshotError("EINVAL", messages.badOption(k, o[k], "a boolean"));
+  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs > 0 && o.timeoutMs <= 2 ** 31 - 1))
+    throw new SnapshotError("EINVAL", messages.badOption("timeoutMs", o.timeoutMs, "a positive number of milliseconds"));
+}
+
+// The caller's stack, without the frames of this package.
+function callerStack(): string {
+  const lines = (new Error("snapshot taken here").stack ?? "").split("\n");
+  const here = import.meta.dir;
+  return [lines[0], ...lines.slice(1).filter((l) => !l.includes(here))].join("\n");
+}
+
+// Child setup, in this order, before any user code: identity, lineage, how it ends.
+function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions): Fork {
+  fixIdentity();
+  const s = state();
+  const parentPid = s.chain[s.chain.length - 1]!.pid;
+  if (s.toParent >= 0) close(s.toParent); // our parent's channel to its own parent
+  s.toParent = channel;
+  s.chain.push({ ...info, pid: getpid() });
+  s.committed = false;
+  delete s.lastOutcome;
+  installExitHooks(o.exitHandlers ?? "new");
+  return { role: "child", depth: depth(), parentPid };
+}
+
+// The parent acts on what its child said: a commit or a deeper revertTo ends this process too,
+// with the child's status, after passing the word up.
+function obey(message: Message, status: number): void {
+  const s = state();
+  const d = depth();
+  if (message.commit && d > 0) sendCommit(s.toParent);
+  else if (message.revertTo !== undefined && message.revertTo < d) sendRevertTo(s.toParent, message.revertTo);
+  else if (!message.commit) return;
+  endAs(status);
+}
+
+/** Takes a snapshot: in the child returns its side at once; in the parent, once the child ended. */
+export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Fork | ParentSide {
+  assertSupported();
+  validate(o);
+  if (!o.unsafe) {
+    const why = unsafeReason();
+    if (why) throw new SnapshotError("EUNSAFE", messages.unsafe(why));
+  }
+  const busy = pendingStdio();
+  if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
+  makeForkable();
+  const info = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
+  if (info.label === undefined) delete info.label;
+  const channel = openChannel();
+  const t0 = performance.now();
+  let pid: number;
+  try {
+    pid = cFork();
+  } catch (e) {
+    close(channel);
+    throw e;
+  }
+  if (pid === 0) return setupChild(info, channel, o);
+  const { status, timedOut } = waitChild(pid, o.timeoutMs);
+  const outcome = makeOutcome(pid, status, performance.now() - t0);
+  const message = receive(channel);
+  state().lastOutcome = outcome;
+  obey(message, status);
+  return { role: "parent", pid, outcome, message, timedOut };
+}

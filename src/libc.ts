@@ -1,0 +1,258 @@
+// The only file that touches bun:ffi: the C library (glibc or musl), errno, and constants.
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { existsSync, readFileSync } from "node:fs";
+import { messages, SnapshotError, syscallError } from "./errors.ts";
+
+const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
+
+const SYMBOLS = {
+  fork: { args: [], returns: i32 },
+  _exit: { args: [i32], returns: V },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+  getpid: { args: [], returns: i32 },
+  getppid: { args: [], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  madvise: { args: [u64, u64, i32], returns: i32 },
+  poll: { args: [P, u64, i32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  write: { args: [i32, P, u64], returns: i64 },
+  pread: { args: [i32, P, u64, i64], returns: i64 },
+  lseek: { args: [i32, i64, i32], returns: i64 },
+  memfd_create: { args: [cstring, u32], returns: i32 },
+  syscall: { args: [i64, i64, i64], returns: i64 },
+  execve: { args: [cstring, P, P], returns: i32 },
+  signal: { args: [i32, u64], returns: u64 },
+  sigprocmask: { args: [i32, P, P], returns: i32 },
+  __errno_location: { args: [], returns: P },
+  __libc_current_sigrtmin: { args: [], returns: i32 },
+} as const;
+
+export const SIGKILL = 9;
+export const WNOHANG = 1;
+export const MADV_DOFORK = 11;
+const MFD_CLOEXEC = 1;
+const POLLIN = 1;
+const EINTR = 4;
+const SIG_UNBLOCK = 1;
+const SEEK_END = 2;
+const SYS_PIDFD_OPEN = 434; // the same number on x64 and arm64 (unified table from 424 on)
+
+type Lib = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+let lib: Lib | undefined;
+let libPath = "";
+
+/** Throws ENOTSUP anywhere but Linux on x64 or arm64. */
+export function assertSupported(): void {
+  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
+    throw new SnapshotError("ENOTSUP", messages.notSupported(process.platform, process.arch));
+  }
+}
+
+// The C library this Bun runs on: musl's loader when Bun is a musl build, else glibc's libc.so.6.
+function candidates(): string[] {
+  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+  const musl = [`/lib/ld-musl-${arch}.so.1`, `libc.musl-${arch}.so.1`];
+  let maps = "";
+  try {
+    maps = readFileSync("/proc/self/maps", "utf8");
+  } catch {}
+  const isMusl = maps.includes("ld-musl") || (!maps.includes("libc.so.6") && existsSync(musl[0]!));
+  return isMusl ? [...musl, "libc.so.6"] : ["libc.so.6", ...musl];
+}
+
+function load(): Lib {
+  if (lib) return lib;
+  assertSupported();
+  const tried = candidates();
+  for (const name of tried) {
+    try {
+      lib = dlopen(name, SYMBOLS).symbols;
+      libPath = name;
+      return lib;
+    } catch {}
+  }
+  throw new SnapshotError("ENOTSUP", messages.noLibc(tried));
+}
+
+/** Which C library was loaded (a path or soname), after the first call. */
+export function libcName(): string {
+  load();
+  return libPath;
+}
+
+/** errno of the calling thread, read right after the failed call. */
+function errno(): number {
+  return read.i32(load().__errno_location() as Pointer, 0);
+}
+
+/** Throws a SnapshotError with errno when a call returned -1. */
+function check(syscall: string, r: number | bigint): number {
+  const n = Number(r);
+  if (n === -1) throw syscallError(syscall, errno());
+  return n;
+}
+
+/** fork(2): the child's pid in the parent, 0 in the child. Throws with the errno code on failure. */
+export function fork(): number {
+  const r = load().fork();
+  if (r === -1) {
+    const e = errno();
+    throw syscallError("fork", e, messages.forkFailed(syscallError("fork", e).code));
+  }
+  return r;
+}
+
+/** _exit(2): ends this process now, running nothing. */
+export function exitNow(code: number): never {
+  load()._exit(code);
+  throw new Error("unreachable: _exit returned");
+}
+
+export function getpid(): number {
+  return load().getpid();
+}
+
+export function getppid(): number {
+  return load().getppid();
+}
+
+/** kill(2); returns false when the process is gone (ESRCH). */
+export function kill(pid: number, sig: number): boolean {
+  const r = load().kill(pid, sig);
+  if (r === -1) {
+    const e = errno();
+    if (e === 3) return false;
+    throw syscallError("kill", e);
+  }
+  return true;
+}
+
+/** madvise(2); returns the errno (0 on success) rather than throwing. */
+export function madvise(addr: number, len: number, advice: number): number {
+  return load().madvise(addr, len, advice) === -1 ? errno() : 0;
+}
+
+const statusBuf = new Int32Array(1);
+
+/**
+ * waitpid(2), restarted on EINTR. Returns the raw status, or null with WNOHANG when the child
+ * has not changed state. ECHILD is explained: the pid is not our child or was already reaped.
+ */
+export function waitpid(pid: number, flags = 0): number | null {
+  const l = load();
+  for (;;) {
+    const r = l.waitpid(pid, statusBuf, flags);
+    if (r === pid) return statusBuf[0]!;
+    if (r === 0) return null;
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e === 10) {
+      throw syscallError("waitpid", e, `waitpid(${pid}) failed: ECHILD (process ${pid} is not a child of this process, or was already reaped by someone else, e.g. a SIGCHLD handler set to SIG_IGN)`);
+    }
+    throw syscallError("waitpid", e);
+  }
+}
+
+/** pidfd_open(2), or -1 when the kernel has none (before Linux 5.3). */
+export function pidfdOpen(pid: number): number {
+  const r = Number(load().syscall(SYS_PIDFD_OPEN, pid, 0));
+  return r === -1 ? -1 : r;
+}
+
+const pollBuf = new Int32Array(2);
+
+/** Waits up to `ms` for fd to become readable, restarting on EINTR with the time left. */
+export function pollReadable(fd: number, ms: number): boolean {
+  const l = load();
+  const end = performance.now() + ms;
+  for (;;) {
+    pollBuf[0] = fd;
+    pollBuf[1] = POLLIN;
+    const left = Math.max(0, Math.ceil(end - performance.now()));
+    const r = l.poll(pollBuf, 1, left);
+    if (r > 0) return true;
+    if (r === 0) return false;
+    const e = errno();
+    if (e !== EINTR) throw syscallError("poll", e);
+  }
+}
+
+export function close(fd: number): void {
+  load().close(fd);
+}
+
+/** memfd_create(2) with MFD_CLOEXEC. */
+export function memfd(name: string): number {
+  return check("memfd_create", load().memfd_create(Buffer.from(`${name}\0`), MFD_CLOEXEC));
+}
+
+/** Writes all of `data` to fd (at its current offset), restarting on EINTR and short writes. */
+export function writeAll(fd: number, data: Uint8Array): void {
+  const l = load();
+  let off = 0;
+  while (off < data.length) {
+    const chunk = data.subarray(off);
+    const r = Number(l.write(fd, chunk, chunk.length));
+    if (r === -1) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw syscallError("write", e);
+    }
+    off += r;
+  }
+}
+
+/** The whole content of a regular file (a memfd) from offset 0, whatever its offset. */
+export function readWhole(fd: number): Uint8Array {
+  const l = load();
+  const size = check("lseek", l.lseek(fd, 0, SEEK_END));
+  const out = new Uint8Array(size);
+  let off = 0;
+  while (off < size) {
+    const chunk = out.subarray(off);
+    const r = Number(l.pread(fd, chunk, chunk.length, off));
+    if (r === -1) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw syscallError("pread", e);
+    }
+    if (r === 0) break;
+    off += r;
+  }
+  return out.subarray(0, off);
+}
+
+/** The first real-time signal number of this libc (34 on glibc, 35 on musl). */
+export function sigrtmin(): number {
+  return load().__libc_current_sigrtmin();
+}
+
+/** Ends this process by `signo` as if the signal had killed it: default action, unblocked. */
+export function reraise(signo: number): never {
+  const l = load();
+  l.signal(signo, 0); // SIG_DFL
+  const set = new BigUint64Array(16); // sigset_t: 1024 bits
+  set[Math.floor((signo - 1) / 64)] = 1n << BigInt((signo - 1) % 64);
+  l.sigprocmask(SIG_UNBLOCK, set, null);
+  l.kill(l.getpid(), signo);
+  return exitNow(128 + signo);
+}
+
+// NUL-terminated strings and a NULL-terminated array of pointers to them, for execve.
+function cStringArray(items: string[]): { array: BigUint64Array; keep: Buffer[] } {
+  const keep = items.map((s) => Buffer.from(`${s}\0`));
+  const array = new BigUint64Array(items.length + 1);
+  keep.forEach((b, i) => (array[i] = BigInt(ptr(b))));
+  return { array, keep };
+}
+
+/** execve(2): replaces this process image (same pid, same descriptors). Returns only by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  const a = cStringArray(argv);
+  const e = cStringArray(env);
+  load().execve(Buffer.from(`${path}\0`), a.array, e.array);
+  const err = errno();
+  void a.keep;
+  void e.keep;
+  throw syscallError("execve", err);
+}

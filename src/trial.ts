@@ -1,0 +1,99 @@
+// trial(): run a function in a snapshot child and bring its value back by structured clone.
+import { deserialize, drainMicrotasks, serialize } from "bun:jsc";
+import { sendError, sendValue } from "./channel.ts";
+import { endChild, SnapshotUnwind } from "./child/exit.ts";
+import { messages, SnapshotError } from "./errors.ts";
+import { forkSnapshot, type SnapshotOptions } from "./fork.ts";
+import { state } from "./lineage.ts";
+import type { Outcome } from "./outcome.ts";
+import { describeStatus } from "./status.ts";
+
+/** Options of trial(): those of snapshot() plus a time limit. */
+export interface TrialOptions extends SnapshotOptions {
+  /** Past this many milliseconds the child is killed (SIGKILL) and the result says so. */
+  timeoutMs?: number;
+}
+
+/** A trial's error as it crosses back to the parent. */
+export interface TrialError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** What trial() returns: the value, or the error that says why there is none; and how the child ended. */
+export type TrialResult<T> =
+  | { ok: true; value: T; outcome: Outcome }
+  | { ok: false; error: TrialError; outcome: Outcome };
+
+// A plain description of anything thrown.
+function describeThrown(e: unknown): TrialError {
+  if (e instanceof Error) return { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  return { name: "Error", message: `${messages.trialThrew()} a non-Error value: ${Bun.inspect(e)}` };
+}
+
+// In the child: send the value (or why it cannot be sent) and end.
+function deliver(value: unknown): never {
+  const fd = state().toParent;
+  let bytes: Uint8Array;
+  try {
+    bytes = serialize(value, { binaryType: "nodebuffer" });
+  } catch (e) {
+    sendError(fd, { name: "DataCloneError", message: messages.trialUncloneable(e instanceof Error ? e.message : String(e)) });
+    return endChild(0);
+  }
+  sendValue(fd, bytes);
+  return endChild(0);
+}
+
+// In the child: the function threw or its promise rejected.
+function fail(e: unknown): never {
+  sendError(state().toParent, describeThrown(e));
+  return endChild(0);
+}
+
+// While a trial child waits for its promise, the unwind marker must not end it as uncaught.
+function onUncaught(e: unknown): void {
+  if (e instanceof SnapshotUnwind) return;
+  if (process.listenerCount("uncaughtException") > 1) return;
+  console.error(e);
+  process.exit(1);
+}
+
+// The child's side: run fn; a promise that is still pending after the microtasks ran is awaited
+// by the child's event loop, which the child reaches by unwinding the caller's stack.
+function runChild(fn: () => unknown): never {
+  let v: unknown;
+  try {
+    v = fn();
+  } catch (e) {
+    return fail(e);
+  }
+  if (!(v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as PromiseLike<unknown>).then === "function"))
+    return deliver(v);
+  const p = Promise.resolve(v);
+  drainMicrotasks();
+  const status = Bun.peek.status(p);
+  if (status === "fulfilled") return deliver(Bun.peek(p));
+  if (status === "rejected") return fail(Bun.peek(p));
+  p.then(deliver, fail);
+  process.on("uncaughtException", onUncaught);
+  throw new SnapshotUnwind();
+}
+
+/**
+ * Runs `fn` in a snapshot child (awaiting it if it returns a promise) and returns its value
+ * in the parent, synchronously, by structured clone; the parent's state is untouched. A throw,
+ * an uncloneable value, a child that dies or one past `timeoutMs` gives `ok: false` with an
+ * error saying which.
+ */
+export function trial<T>(fn: () => T | Promise<T>, options?: TrialOptions): TrialResult<T> {
+  if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badOption("fn", typeof fn, "a function"));
+  const r = forkSnapshot(options);
+  if (r.role === "child") return runChild(fn);
+  const { outcome, message, timedOut } = r;
+  if (timedOut) return { ok: false, error: { name: "SnapshotError", message: messages.trialTimeout(options!.timeoutMs!) }, outcome };
+  if (message.value) return { ok: true, value: deserialize(message.value) as T, outcome };
+  if (message.error) return { ok: false, error: message.error, outcome };
+  return { ok: false, error: { name: "SnapshotError", message: messages.trialNoValue(describeStatus(outcome.status)) }, outcome };
+}

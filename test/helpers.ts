@@ -1,0 +1,97 @@
+// Running fork scenarios as subprocesses: each fixture runs in a fresh `bun` process under a
+// time limit, so a hang becomes a failing test; the whole process tree is killed on timeout.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The environment that makes a process snapshot-safe (see src/safe.ts). */
+export const SAFE_ENV = {
+  BUN_JSC_useConcurrentJIT: "0",
+  BUN_JSC_useConcurrentGC: "0",
+  BUN_JSC_numberOfGCMarkers: "1",
+};
+
+export const FIXTURES = join(import.meta.dir, "fixtures");
+export const ROOT = join(import.meta.dir, "..");
+
+/** What a fixture run left behind. */
+export interface Run {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** The pids of every descendant of `pid`, found through /proc. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "latin1");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {}
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+// Kills a process and all its descendants (a hung snapshot child outlives its killed parent).
+function killTree(pid: number): void {
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {}
+  }
+}
+
+/** Options of runFixture. */
+export interface RunOptions {
+  /** Extra environment; SAFE_ENV is included unless `safe: false`. */
+  env?: Record<string, string | undefined>;
+  safe?: boolean;
+  timeoutMs?: number;
+  /** stdout to a file instead of a pipe. */
+  stdoutFile?: string;
+  /** Bun flags before the script (e.g. --preload). */
+  bunArgs?: string[];
+}
+
+/** Runs test/fixtures/<name> (or an absolute path) with bun and collects what it did. */
+export async function runFixture(name: string, args: string[] = [], o: RunOptions = {}): Promise<Run> {
+  const script = name.startsWith("/") ? name : join(FIXTURES, name);
+  const env: Record<string, string | undefined> = { ...process.env, ...(o.safe === false ? {} : SAFE_ENV), ...o.env };
+  if (o.safe === false) for (const k of Object.keys(SAFE_ENV)) if (!o.env || !(k in o.env)) delete env[k];
+  const proc = Bun.spawn([process.execPath, ...(o.bunArgs ?? []), script, ...args], {
+    cwd: ROOT,
+    env,
+    stdin: "ignore",
+    stdout: o.stdoutFile ? Bun.file(o.stdoutFile) : "pipe",
+    stderr: "pipe",
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killTree(proc.pid);
+  }, o.timeoutMs ?? 20_000);
+  const [stdout, stderr] = await Promise.all([
+    o.stdoutFile ? Promise.resolve("") : new Response(proc.stdout as ReadableStream).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  await proc.exited;
+  clearTimeout(timer);
+  return { exitCode: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode ?? null, stdout, stderr, timedOut };
+}
+
+/** Parses the lines a fixture printed as `key value...` into a map of first word to the rest. */
+export function lines(out: string): string[] {
+  return out.split("\n").filter((l) => l.length > 0);
+}
