@@ -21,9 +21,9 @@ export class SnapshotError extends Error {
   /** errno-style code saying what kind of failure this is. */
   readonly code: string;
   /** The errno number when the failure came from a system call. */
-  readonly errno?: number;
+  declare readonly errno?: number;
   /** The system call that failed, when one did. */
-  readonly syscall?: string;
+  declare readonly syscall?: string;
 
   constructor(code: string, message: string, extra: { errno?: number; syscall?: string; cause?: unknown } = {}) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
@@ -36,8 +36,8 @@ export class SnapshotError extends Error {
 
 const SAFE_WAYS =
   "start it snapshot-safe: `bunx bun-snapshot run app.ts`, or `bun --preload bun-snapshot/safe app.ts` " +
-  '(or `preload = ["bun-snapshot/safe"]` in bunfig.toml, which also covers `bun repl`), or set ' +
-  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment";
+  '(or `preload = ["bun-snapshot/safe"]` in bunfig.toml, which covers `bun run` and `bun --interactive` too), or set ' +
+  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment (the way for `bun repl`)";
 
 /** Every message, by situation; tests assert these whole. */
 export const messages = {
@@ -58,13 +58,13 @@ export const messages = {
   notInSnapshot: (fn: string) =>
     `${fn}() needs to run inside a snapshot (depth() is 0 here, the original process); take one with snapshot() first`,
   notAncestor: (target: unknown, depth: number) =>
-    `revertTo(${String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
+    `revertTo(${typeof target === "string" ? JSON.stringify(target) : String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
   badExitCode: (code: unknown) => `revert(${String(code)}): the exit code must be a whole number from 0 to 255`,
   badOption: (name: string, value: unknown, want: string) =>
     `invalid option ${name}: ${JSON.stringify(value) ?? String(value)} (expected ${want})`,
   stdioBusy: (stream: string) =>
     `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
-    `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.write("", r))\`, then take the snapshot`,
+    `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.once("drain", r))\`, then take the snapshot`,
   trialThrew: () => "the trial function threw",
   trialUncloneable: (detail: string) => `the trial's value could not be sent back by structured clone: ${detail}`,
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,

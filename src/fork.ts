@@ -10,6 +10,7 @@ import { makeForkable } from "./memory.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
 import { unsafeReason } from "./safe.ts";
 import { signalNumber } from "./status.ts";
+import { quiesce } from "./quiesce.ts";
 import { pendingStdio } from "./stdio.ts";
 import { waitChild } from "./wait.ts";
 
@@ -40,6 +41,9 @@ export interface ParentSide {
   message: Message;
   timedOut: boolean;
 }
+
+// BUN_SNAPSHOT_QUIESCE=0 turns the wait for idle helper threads off (for measuring it).
+const QUIESCE = process.env.BUN_SNAPSHOT_QUIESCE !== "0";
 
 // Rejects bad options with EINVAL before anything happens.
 function validate(o: SnapshotOptions & { timeoutMs?: number }): void {
@@ -76,15 +80,19 @@ function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: Snapsho
   return { role: "child", depth: depth(), parentPid };
 }
 
-// The parent acts on what its child said: a commit or a deeper revertTo ends this process too,
-// with the child's status, after passing the word up.
+// The parent acts on what its child said, after passing the word up: a commit ends this
+// process with the child's status (the committed line replaces it); a revertTo deeper than
+// this depth ends it the same way after its own exit listeners, as any snapshot that ends.
 function obey(message: Message, status: number): void {
   const s = state();
   const d = depth();
-  if (message.commit && d > 0) sendCommit(s.toParent);
-  else if (message.revertTo !== undefined && message.revertTo < d) sendRevertTo(s.toParent, message.revertTo);
-  else if (!message.commit) return;
-  endAs(status);
+  if (message.commit) {
+    if (d > 0) sendCommit(s.toParent);
+    endAs(status);
+  } else if (message.revertTo !== undefined && message.revertTo < d) {
+    sendRevertTo(s.toParent, message.revertTo);
+    endAs(status, true);
+  }
 }
 
 /** Takes a snapshot: in the child returns its side at once; in the parent, once the child ended. */
@@ -101,6 +109,7 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   const info = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
   const channel = openChannel();
+  if (QUIESCE) quiesce();
   const t0 = performance.now();
   let pid: number;
   try {

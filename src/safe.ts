@@ -11,6 +11,11 @@ export const SAFE_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_numberOfGCMarkers: "1",
 };
 
+// Switches that make a safe process safer where this Bun knows them (an unknown BUN_JSC_
+// variable stops Bun at start-up, so each is probed first): without JSC's block warm-up thread
+// (JSCWarmUp, Bun 1.4), no helper thread is left that a fork could catch holding a heap lock.
+const OPTIONAL_ENV: Readonly<Record<string, string>> = { BUN_JSC_useWarmUpMarkedBlocks: "0" };
+
 // Set while re-executing, so a process whose switches did not take cannot loop.
 const REEXEC_MARK = "BUN_SNAPSHOT_REEXEC";
 
@@ -70,10 +75,23 @@ function startArgv(): string[] {
   return parts;
 }
 
-/** An environment list: the given map plus SAFE_ENV and the re-exec mark. */
+// Whether this Bun starts with `name=value` in its environment (it refuses unknown JSC options).
+function bunAccepts(name: string, value: string): boolean {
+  const r = Bun.spawnSync([process.execPath, "-e", ""], { env: { ...SAFE_ENV, [name]: value }, stdout: "ignore", stderr: "ignore" });
+  return r.exitCode === 0;
+}
+
+/** The switches this Bun is started with to be snapshot-safe: SAFE_ENV and the optional ones it knows. */
+export function safeSwitches(): Record<string, string> {
+  const out: Record<string, string> = { ...SAFE_ENV };
+  for (const [k, v] of Object.entries(OPTIONAL_ENV)) if (bunAccepts(k, v)) out[k] = v;
+  return out;
+}
+
+/** An environment list: the given map plus the safe switches and the re-exec mark. */
 function safeEnvList(base: Map<string, string> | NodeJS.ProcessEnv): string[] {
   const env = new Map(base instanceof Map ? base : Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
-  for (const [k, v] of Object.entries(SAFE_ENV)) env.set(k, v);
+  for (const [k, v] of Object.entries(safeSwitches())) env.set(k, v);
   env.set(REEXEC_MARK, "1");
   return [...env].map(([k, v]) => `${k}=${v}`);
 }

@@ -74,10 +74,18 @@ export function endChild(code: number): never {
   return finish(code);
 }
 
-/** Ends this process with the same wait status as a child that ended with `status`. */
-export function endAs(status: number): never {
-  flushStdio();
+/**
+ * Ends this process with the same wait status as a child that ended with `status`. With
+ * `listeners`, the "exit" listeners the policy allows run first (a snapshot unwound by
+ * revertTo); without, none do (an ancestor replaced by a committed line).
+ */
+export function endAs(status: number, listeners = false): never {
   const s = decodeStatus(status);
+  if (listeners && !ending) {
+    ending = true;
+    runListeners(process.listeners("exit"), s.kind === "exited" ? s.code : s.kind === "signaled" ? 128 + s.signo : 1);
+  }
+  flushStdio();
   if (s.kind === "signaled") return reraise(s.signo);
   return exitNow(s.kind === "exited" ? s.code : 1);
 }
