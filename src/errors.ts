@@ -61,15 +61,17 @@ export const messages = {
     `revertTo(${typeof target === "string" ? JSON.stringify(target) : String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
   badExitCode: (code: unknown) => `revert(${String(code)}): the exit code must be a whole number from 0 to 255`,
   badOption: (name: string, value: unknown, want: string) =>
-    `invalid option ${name}: ${JSON.stringify(value) ?? String(value)} (expected ${want})`,
+    `invalid option ${name}: ${typeof value === "number" || typeof value === "bigint" ? String(value) : (JSON.stringify(value) ?? String(value))} (expected ${want})`,
+  badTrialFn: (value: unknown) => `trial(fn): fn must be a function, got ${value === null ? "null" : typeof value}`,
   stdioBusy: (stream: string) =>
     `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
     `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.once("drain", r))\`, then take the snapshot`,
   trialThrew: () => "the trial function threw",
   trialUncloneable: (detail: string) => `the trial's value could not be sent back by structured clone: ${detail}`,
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
+  trialNeverSettled: () =>
+    "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
-  trialInChildOnly: () => "internal: trial child reached an unexpected path",
 } as const;
 
 /** A SnapshotError for a failed system call, with errno and syscall set. */

@@ -67,7 +67,7 @@ function callerStack(): string {
 }
 
 // Child setup, in this order, before any user code: identity, lineage, how it ends.
-function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions): Fork {
+function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions): Extract<Fork, { role: "child" }> {
   fixIdentity();
   const s = state();
   const parentPid = s.chain[s.chain.length - 1]!.pid;
@@ -96,7 +96,7 @@ function obey(message: Message, status: number): void {
 }
 
 /** Takes a snapshot: in the child returns its side at once; in the parent, once the child ended. */
-export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Fork | ParentSide {
+export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Extract<Fork, { role: "child" }> | ParentSide {
   assertSupported();
   validate(o);
   if (!o.unsafe) {
@@ -105,11 +105,12 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   }
   const busy = pendingStdio();
   if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
-  makeForkable();
   const info = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
   const channel = openChannel();
   if (QUIESCE) quiesce();
+  // Last before the fork, so that no mapping made by the steps above is left out.
+  makeForkable();
   const t0 = performance.now();
   let pid: number;
   try {

@@ -1,7 +1,7 @@
 // trial(): run a function in a snapshot child and bring its value back by structured clone.
 import { deserialize, drainMicrotasks, serialize } from "bun:jsc";
 import { sendError, sendValue } from "./channel.ts";
-import { endChild, SnapshotUnwind } from "./child/exit.ts";
+import { deferExit, endChild, isUnwind, onChildEnd, SnapshotUnwind } from "./child/exit.ts";
 import { messages, SnapshotError } from "./errors.ts";
 import { forkSnapshot, type SnapshotOptions } from "./fork.ts";
 import { state } from "./lineage.ts";
@@ -34,6 +34,7 @@ function describeThrown(e: unknown): TrialError {
 
 // In the child: send the value (or why it cannot be sent) and end.
 function deliver(value: unknown): never {
+  onChildEnd(undefined);
   const fd = state().toParent;
   let bytes: Uint8Array;
   try {
@@ -46,18 +47,28 @@ function deliver(value: unknown): never {
   return endChild(0);
 }
 
-// In the child: the function threw or its promise rejected.
-function fail(e: unknown): never {
+// In the child: the function threw or its promise rejected. A nested trial's unwind marker
+// passing through is not this trial's error: its own child is still running.
+function fail(e: unknown): void {
+  if (isUnwind(e)) return;
+  onChildEnd(undefined);
   sendError(state().toParent, describeThrown(e));
-  return endChild(0);
+  endChild(0);
 }
 
 // While a trial child waits for its promise, the unwind marker must not end it as uncaught.
 function onUncaught(e: unknown): void {
-  if (e instanceof SnapshotUnwind) return;
+  if (isUnwind(e)) return;
   if (process.listenerCount("uncaughtException") > 1) return;
   console.error(e);
   process.exit(1);
+}
+
+// While unwinding, the caller's own code runs in the child and may call process.exit (e.g. a
+// `catch (e) { console.error(e); process.exit(1) }`): the exit waits for the trial to settle.
+function deferringExit(code?: number | string | null): never {
+  deferExit(Number(code ?? process.exitCode ?? 0) || 0);
+  throw new SnapshotUnwind();
 }
 
 // The child's side: run fn; a promise that is still pending after the microtasks ran is awaited
@@ -67,7 +78,9 @@ function runChild(fn: () => unknown): never {
   try {
     v = fn();
   } catch (e) {
-    return fail(e);
+    if (isUnwind(e)) throw e; // a nested trial's child unwinding through this one
+    fail(e);
+    throw e;
   }
   if (!(v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as PromiseLike<unknown>).then === "function"))
     return deliver(v);
@@ -75,9 +88,15 @@ function runChild(fn: () => unknown): never {
   drainMicrotasks();
   const status = Bun.peek.status(p);
   if (status === "fulfilled") return deliver(Bun.peek(p));
-  if (status === "rejected") return fail(Bun.peek(p));
+  if (status === "rejected") {
+    fail(Bun.peek(p));
+    throw Bun.peek(p);
+  }
   p.then(deliver, fail);
   process.on("uncaughtException", onUncaught);
+  process.exit = deferringExit;
+  // The loop ends with the promise still pending when nothing is left for it to wait on.
+  onChildEnd(() => sendError(state().toParent, { name: "SnapshotError", message: messages.trialNeverSettled() }));
   throw new SnapshotUnwind();
 }
 
@@ -88,7 +107,7 @@ function runChild(fn: () => unknown): never {
  * error saying which.
  */
 export function trial<T>(fn: () => T | Promise<T>, options?: TrialOptions): TrialResult<T> {
-  if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badOption("fn", typeof fn, "a function"));
+  if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
   const r = forkSnapshot(options);
   if (r.role === "child") return runChild(fn);
   const { outcome, message, timedOut } = r;

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lines, runFixture, SAFE_ENV } from "./helpers.ts";
+import { killTree, lines, runFixture, SAFE_ENV } from "./helpers.ts";
 
 describe("isolation and resumption", () => {
   test("a child's mutations of objects, Map/Set, typed arrays, classes, module state and globalThis never reach the parent", async () => {
@@ -48,7 +48,7 @@ describe("output", () => {
     const fixture = join(import.meta.dir, "fixtures/slow-pipe.ts");
     const sh = `"${process.execPath}" "${fixture}" 2>"${err}" | { until grep -q . "${err}"; do sleep 0.01; done; cat; } >"${out}"`;
     const proc = Bun.spawn(["sh", "-c", sh], { env: { ...process.env, ...SAFE_ENV }, stdout: "ignore", stderr: "inherit" });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+    const timer = setTimeout(() => killTree(proc.pid), 30_000);
     await proc.exited;
     clearTimeout(timer);
     expect(lines(readFileSync(err, "utf8"))).toEqual(["refused EBUSY", "snapshot after drain ok"]);

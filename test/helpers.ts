@@ -44,8 +44,8 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
-// Kills a process and all its descendants (a hung snapshot child outlives its killed parent).
-function killTree(pid: number): void {
+/** Kills a process and all its descendants (a hung snapshot child outlives its killed parent). */
+export function killTree(pid: number): void {
   for (const p of [pid, ...descendants(pid)]) {
     try {
       process.kill(p, "SIGKILL");
@@ -88,7 +88,7 @@ export async function runFixture(name: string, args: string[] = [], o: RunOption
   ]);
   await proc.exited;
   clearTimeout(timer);
-  return { exitCode: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode ?? null, stdout, stderr, timedOut };
+  return { exitCode: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode), stdout, stderr, timedOut };
 }
 
 /** Parses the lines a fixture printed as `key value...` into a map of first word to the rest. */

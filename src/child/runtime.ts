@@ -3,5 +3,5 @@ import { getpid } from "../libc.ts";
 
 /** process.pid is cached on first read; make the child report its own. */
 export function fixIdentity(): void {
-  process.pid = getpid();
+  (process as { pid: number }).pid = getpid();
 }
