@@ -2,7 +2,8 @@
 // child setup | parent wait -> outcome -> act on what the child said (commit, revertTo).
 import { openChannel, receive, sendCommit, sendRevertTo, type Message } from "./channel.ts";
 import { endAs, installExitHooks } from "./child/exit.ts";
-import { fixIdentity } from "./child/runtime.ts";
+import { isolate, type IsolationOptions } from "./child/isolate.ts";
+import { fixIdentity, prepareRuntime, repairRuntime, type RuntimePrep } from "./child/runtime.ts";
 import { messages, SnapshotError } from "./errors.ts";
 import { assertSupported, close, fork as cFork, getpid } from "./libc.ts";
 import { depth, state, type SnapshotInfo } from "./lineage.ts";
@@ -26,6 +27,8 @@ export interface SnapshotOptions {
   exitHandlers?: "new" | "all";
   /** Fork even where a healthy child cannot be guaranteed (a process that is not snapshot-safe). */
   unsafe?: boolean;
+  /** What the child does with what it inherited: files, connections, listeners, databases (see IsolationOptions). */
+  isolation?: IsolationOptions;
 }
 
 /** The result of fork(): which side of the snapshot this is. */
@@ -55,8 +58,23 @@ function validate(o: SnapshotOptions & { timeoutMs?: number }): void {
     throw new SnapshotError("EINVAL", messages.badOption("forward", o.forward, "an array of signal names such as SIGTERM"));
   for (const k of ["foreground", "unsafe"] as const)
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new SnapshotError("EINVAL", messages.badOption(k, o[k], "a boolean"));
+  validateIsolation(o.isolation);
   if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs > 0 && o.timeoutMs <= 2 ** 31 - 1))
     throw new SnapshotError("EINVAL", messages.badOption("timeoutMs", o.timeoutMs, "a positive number of milliseconds"));
+}
+
+// The values each isolation setting takes.
+const ISOLATION = { files: ["own", "shared"], connections: ["cut", "shared"], listeners: ["accept", "closed"], databases: ["readonly", "writable"] } as const;
+
+// Rejects an isolation option that is not an object of known settings with known values.
+function validateIsolation(i: unknown): void {
+  if (i === undefined) return;
+  if (i === null || typeof i !== "object") throw new SnapshotError("EINVAL", messages.badOption("isolation", i, "an object"));
+  for (const [k, v] of Object.entries(i)) {
+    const allowed = (ISOLATION as Record<string, readonly string[]>)[k];
+    if (!allowed) throw new SnapshotError("EINVAL", messages.badOption("isolation", k, `settings among ${Object.keys(ISOLATION).join(", ")}`));
+    if (v !== undefined && !allowed.includes(v as string)) throw new SnapshotError("EINVAL", messages.badOption(`isolation.${k}`, v, allowed.map((a) => JSON.stringify(a)).join(" or ")));
+  }
 }
 
 // The caller's stack, without the frames of this package.
@@ -66,8 +84,9 @@ function callerStack(): string {
   return [lines[0], ...lines.slice(1).filter((l) => !l.includes(here))].join("\n");
 }
 
-// Child setup, in this order, before any user code: identity, lineage, how it ends.
-function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions): Extract<Fork, { role: "child" }> {
+// Child setup, in this order, before any user code: identity, lineage, how it ends, the
+// parent's kernel objects out of reach (isolate), Bun's runtime made whole (runtime).
+function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions, prep: RuntimePrep): Extract<Fork, { role: "child" }> {
   fixIdentity();
   const s = state();
   const parentPid = s.chain[s.chain.length - 1]!.pid;
@@ -77,6 +96,8 @@ function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: Snapsho
   s.committed = false;
   delete s.lastOutcome;
   installExitHooks(o.exitHandlers ?? "new");
+  isolate(o.isolation, [channel]);
+  repairRuntime(prep);
   return { role: "child", depth: depth(), parentPid };
 }
 
@@ -108,6 +129,7 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   const info = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
   const channel = openChannel();
+  const prep = prepareRuntime();
   if (QUIESCE) quiesce();
   // Last before the fork, so that no mapping made by the steps above is left out.
   makeForkable();
@@ -119,7 +141,7 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
     close(channel);
     throw e;
   }
-  if (pid === 0) return setupChild(info, channel, o);
+  if (pid === 0) return setupChild(info, channel, o, prep);
   const { status, timedOut } = waitChild(pid, o.timeoutMs);
   const outcome = makeOutcome(pid, status, performance.now() - t0);
   const message = receive(channel);

@@ -1,5 +1,5 @@
 // The only file that touches bun:ffi: the C library (glibc or musl), errno, and constants.
-import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
 import { messages, SnapshotError, syscallError } from "./errors.ts";
 
@@ -25,6 +25,7 @@ const SYMBOLS = {
   sigprocmask: { args: [i32, P, P], returns: i32 },
   __errno_location: { args: [], returns: P },
   __libc_current_sigrtmin: { args: [], returns: i32 },
+  pthread_self: { args: [], returns: u64 },
 } as const;
 
 export const SIGKILL = 9;
@@ -36,6 +37,7 @@ const EINTR = 4;
 const SIG_UNBLOCK = 1;
 const SEEK_END = 2;
 const SYS_PIDFD_OPEN = 434; // the same number on x64 and arm64 (unified table from 424 on)
+const SYS_GETTID = process.arch === "arm64" ? 178 : 186;
 
 type Lib = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 let lib: Lib | undefined;
@@ -255,4 +257,169 @@ export function execve(path: string, argv: string[], env: string[]): never {
   void a.keep;
   void e.keep;
   throw syscallError("execve", err);
+}
+
+// Descriptor plumbing for the child's isolation (src/child/isolate.ts): a table of its own.
+const FD_SYMBOLS = {
+  epoll_create1: { args: [i32], returns: i32 },
+  epoll_ctl: { args: [i32, i32, i32, P], returns: i32 },
+  eventfd: { args: [u32, i32], returns: i32 },
+  timerfd_create: { args: [i32, i32], returns: i32 },
+  timerfd_settime: { args: [i32, i32, P, P], returns: i32 },
+  dup3: { args: [i32, i32, i32], returns: i32 },
+  open: { args: [cstring, i32, u32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, P], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
+} as const;
+let fdLib: ReturnType<typeof dlopen<typeof FD_SYMBOLS>>["symbols"] | undefined;
+
+function fdl() {
+  if (!fdLib) {
+    load();
+    fdLib = dlopen(libPath, FD_SYMBOLS).symbols;
+  }
+  return fdLib;
+}
+
+export const O_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+
+/** epoll_create1(EPOLL_CLOEXEC). */
+export function epollCreate(): number {
+  return check("epoll_create1", fdl().epoll_create1(O_CLOEXEC));
+}
+
+// struct epoll_event is packed (12 bytes) on x86_64 and naturally aligned (16) elsewhere.
+const EV_SIZE = process.arch === "x64" ? 12 : 16;
+const evBuf = new Uint8Array(16);
+const evView = new DataView(evBuf.buffer);
+
+/** epoll_ctl(ADD) of `fd` with the given event mask and 64-bit data; returns the errno (0 on success). */
+export function epollAdd(epfd: number, fd: number, events: number, data: bigint): number {
+  evView.setUint32(0, events >>> 0, true);
+  evView.setBigUint64(EV_SIZE === 12 ? 4 : 8, data, true);
+  return fdl().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, evBuf) === -1 ? errno() : 0;
+}
+
+/** eventfd(2) with an initial count and flags (EFD_NONBLOCK, EFD_CLOEXEC, EFD_SEMAPHORE). */
+export function eventfd(count: number, flags: number): number {
+  return check("eventfd", fdl().eventfd(count, flags));
+}
+
+/** A timerfd on `clock` with `flags`, armed with the given value and interval (seconds, nanoseconds). */
+export function timerfd(clock: number, flags: number, value: [number, number], interval: [number, number]): number {
+  const fd = check("timerfd_create", fdl().timerfd_create(clock, flags));
+  const spec = new BigInt64Array([BigInt(interval[0]), BigInt(interval[1]), BigInt(value[0]), BigInt(value[1])]);
+  check("timerfd_settime", fdl().timerfd_settime(fd, 0, spec, null));
+  return fd;
+}
+
+/** dup3(2): makes `to` refer to what `from` refers to, with O_CLOEXEC or not. */
+export function dup3(from: number, to: number, flags: number): void {
+  check("dup3", fdl().dup3(from, to, flags));
+}
+
+/** open(2); throws with the errno code. */
+export function open(path: string, flags: number, mode = 0): number {
+  return check("open", fdl().open(Buffer.from(`${path}\0`), flags, mode));
+}
+
+/** The status flags (F_GETFL) and whether close-on-exec is set (F_GETFD), as one open(2)-style flag word. */
+export function fdFlags(fd: number): number {
+  const l = fdl();
+  const fl = check("fcntl", l.fcntl(fd, 3 /* F_GETFL */, 0));
+  const fdfl = check("fcntl", l.fcntl(fd, 1 /* F_GETFD */, 0));
+  return fl | (fdfl & 1 ? O_CLOEXEC : 0);
+}
+
+/** The current offset of fd (lseek SEEK_CUR). */
+export function offset(fd: number): number {
+  return check("lseek", load().lseek(fd, 0, 1));
+}
+
+/** pread(2) of up to `len` bytes at `at`; returns the bytes read (fewer at end of file, none on error). */
+export function readAt(fd: number, len: number, at: number): Uint8Array {
+  const buf = new Uint8Array(len);
+  const n = Number(load().pread(fd, buf, len, at));
+  return buf.subarray(0, Math.max(0, n));
+}
+
+/** lseek(fd, offset, SEEK_SET). */
+export function seek(fd: number, offset: number): void {
+  check("lseek", load().lseek(fd, offset, 0));
+}
+
+/** A connected pair of AF_UNIX stream sockets (close-on-exec). */
+export function socketPair(): [number, number] {
+  const sv = new Int32Array(2);
+  check("socketpair", fdl().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv));
+  return [sv[0]!, sv[1]!];
+}
+
+/** A pipe (close-on-exec): [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", fdl().pipe2(fds, O_CLOEXEC));
+  return [fds[0]!, fds[1]!];
+}
+
+/** Whether a socket is listening (SO_ACCEPTCONN); false for anything getsockopt refuses. */
+export function isListening(fd: number): boolean {
+  const val = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  return fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 30 /* SO_ACCEPTCONN */, val, len) === 0 && val[0] !== 0;
+}
+
+/**
+ * The version of the C library, e.g. "2.36": glibc's gnu_get_libc_version(). null on musl
+ * (it has no such call) or when the library cannot be loaded.
+ */
+export function libcVersion(): string | null {
+  try {
+    load();
+    const { symbols } = dlopen(libPath, { gnu_get_libc_version: { args: [], returns: cstring } });
+    return String(symbols.gnu_get_libc_version());
+  } catch {
+    return null;
+  }
+}
+
+/** The calling thread's kernel id (gettid(2)). */
+export function gettid(): number {
+  return Number(load().syscall(SYS_GETTID, 0, 0));
+}
+
+/** The calling thread's pthread_t: on glibc and musl, the address of its thread descriptor. */
+export function pthreadSelf(): number {
+  return Number(load().pthread_self());
+}
+
+/**
+ * A live view (no copy) of `len` bytes of this process's memory at `addr`. The caller must know
+ * the whole range is mapped (from /proc/self/maps): touching an unmapped byte kills the process.
+ */
+export function memoryView(addr: number, len: number): ArrayBuffer {
+  return toArrayBuffer(addr as Pointer, 0, len);
+}
+
+/** The 32-bit word at `addr` of this process's memory (which must be mapped). */
+export function peek32(addr: number): number {
+  return read.u32(addr as Pointer, 0);
+}
+
+/** The 64-bit word at `addr` of this process's memory (which must be mapped), as a number (addresses fit). */
+export function peek64(addr: number): number {
+  return Number(read.u64(addr as Pointer, 0));
+}
+
+/** Writes a 32-bit word into this process's memory at `addr` (which must be mapped writable). */
+export function poke32(addr: number, value: number): void {
+  new Uint32Array(toArrayBuffer(addr as Pointer, 0, 4))[0] = value;
+}
+
+/** Writes a 64-bit word into this process's memory at `addr` (which must be mapped writable). */
+export function poke64(addr: number, value: number): void {
+  new BigUint64Array(toArrayBuffer(addr as Pointer, 0, 8))[0] = BigInt(value);
 }

@@ -1,0 +1,273 @@
+// Keeping the parent untouched: after fork the child holds the parent's kernel objects (its
+// epoll instances, eventfds, timerfds, file descriptions, sockets, pipes), so whatever the child
+// does to them would reach the parent. Before any user code the child replaces them, by kind, at
+// the same descriptor numbers (libuv's uv_loop_fork is the model for the event loop).
+//
+// Order matters: wake-up fds, files, sockets and pipes are replaced first, then each epoll
+// instance is rebuilt from its registrations (/proc/self/fdinfo), so that the new instance
+// watches the child's objects, never the parent's.
+import { fstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  close,
+  dup3,
+  epollAdd,
+  epollCreate,
+  eventfd,
+  fdFlags,
+  isListening,
+  O_CLOEXEC,
+  offset,
+  open,
+  pipe,
+  readAt,
+  seek,
+  socketPair,
+  timerfd,
+} from "../libc.ts";
+
+/** How a snapshot child treats what it inherited (option `isolation`). */
+export interface IsolationOptions {
+  /** Regular files: the child gets its own offset ("own", default) or moves the parent's ("shared"). */
+  files?: "own" | "shared";
+  /**
+   * Connected sockets and pipes: the child sees them closed and can neither read the parent's
+   * incoming data nor write into its streams ("cut", default), or uses them as they are ("shared").
+   */
+  connections?: "cut" | "shared";
+  /** Listening sockets: the child may accept new connections ("accept", default) or not ("closed"). */
+  listeners?: "accept" | "closed";
+  /** SQLite database files open before the snapshot: read-only in the child ("readonly", default) or "writable". */
+  databases?: "readonly" | "writable";
+}
+
+/** What isolate() did, for tests and `doctor`. */
+export interface IsolationReport {
+  epolls: number;
+  registrations: number;
+  wakeups: number;
+  files: number;
+  databases: string[];
+  cut: number;
+  listenersClosed: number;
+  kept: number[];
+  failed: { fd: number; what: string; error: string }[];
+}
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_NONBLOCK = 0o4000;
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o40000;
+const S_IFIFO = 0o10000;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
+const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
+const EPOLLEXCLUSIVE = 1 << 28;
+const SQLITE_MAGIC = "SQLite format 3\0";
+
+let lastReport: IsolationReport | undefined;
+
+/** What the last isolate() in this process did. */
+export function isolationReport(): IsolationReport | undefined {
+  return lastReport;
+}
+
+// A line of /proc/self/fdinfo/N as a number ("flags" is octal, eventfd-count hex).
+function field(info: string, name: string, radix = 10): number {
+  const m = new RegExp(`^${name}:\\s*([0-9a-fA-F]+)`, "m").exec(info);
+  return m ? parseInt(m[1]!, radix) : 0;
+}
+
+// Puts `fresh` at descriptor `fd` with fd's close-on-exec flag, and closes `fresh`.
+function replace(fd: number, fresh: number, flags: number): void {
+  dup3(fresh, fd, flags & O_CLOEXEC);
+  close(fresh);
+}
+
+/**
+ * In the child, before user code: takes the parent's kernel objects out of the child's reach.
+ * `keep` lists descriptors left alone (the channel to the parent); 0, 1 and 2, and any other
+ * descriptor of the same files, are always kept (REPLs need them; never repositioned).
+ */
+export function isolate(o: IsolationOptions = {}, keep: number[] = []): IsolationReport {
+  const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
+  const epolls: { fd: number; info: string; flags: number }[] = [];
+  let deadSocket = -1;
+  let deadReadEnd = -1;
+  let deadWriteEnd = -1;
+  const skip = new Set([0, 1, 2, ...keep]);
+  // Bun writes stdout and stderr through duplicates of 1 and 2: those stay shared too.
+  const stdio = new Set<string>();
+  for (const fd of [0, 1, 2]) {
+    try {
+      const st = fstatSync(fd);
+      stdio.add(`${st.dev}:${st.ino}`);
+    } catch {}
+  }
+  // Every inherited descriptor is listed, with its type, before anything is created, so that the
+  // descriptors made here (and the directory handle of the listing) are never taken for them.
+  const inherited: { fd: number; type: number }[] = [];
+  for (const name of readdirSync("/proc/self/fd")) {
+    const fd = Number(name);
+    if (skip.has(fd)) continue;
+    try {
+      const st = fstatSync(fd);
+      if (stdio.has(`${st.dev}:${st.ino}`)) r.kept.push(fd);
+      else inherited.push({ fd, type: st.mode & S_IFMT });
+    } catch {} // the directory handle of the listing itself, already closed
+  }
+  for (const { fd, type } of inherited) {
+    let what = "";
+    try {
+      const flags = fdFlags(fd);
+      if (type === 0) {
+        // Anonymous inodes: the kind is in the link; the state in fdinfo.
+        what = readlinkSync(`/proc/self/fd/${fd}`);
+        if (what === "anon_inode:[eventpoll]") epolls.push({ fd, info: fdinfo(fd), flags });
+        else if (what === "anon_inode:[eventfd]") {
+          const info = fdinfo(fd);
+          const efdFlags = (flags & (O_CLOEXEC | O_NONBLOCK)) | (field(info, "eventfd-semaphore") ? 1 : 0);
+          replace(fd, eventfd(field(info, "eventfd-count", 16), efdFlags), flags);
+          r.wakeups++;
+        } else if (what === "anon_inode:[timerfd]") {
+          const info = fdinfo(fd);
+          const tv = /it_value: \((\d+), (\d+)\)/.exec(info);
+          const ti = /it_interval: \((\d+), (\d+)\)/.exec(info);
+          const value: [number, number] = tv ? [Number(tv[1]), Number(tv[2])] : [0, 0];
+          const interval: [number, number] = ti ? [Number(ti[1]), Number(ti[2])] : [0, 0];
+          replace(fd, timerfd(field(info, "clockid"), flags & (O_CLOEXEC | O_NONBLOCK), value, interval), flags);
+          r.wakeups++;
+        } else r.kept.push(fd);
+      } else if (type === S_IFSOCK) {
+        what = "socket";
+        if (isListening(fd)) {
+          if (o.listeners !== "closed") continue;
+          if (deadSocket < 0) deadSocket = deadSocketEnd();
+          dup3(deadSocket, fd, flags & O_CLOEXEC);
+          r.listenersClosed++;
+        } else if (o.connections !== "shared") {
+          if (deadSocket < 0) deadSocket = deadSocketEnd();
+          dup3(deadSocket, fd, flags & O_CLOEXEC);
+          r.cut++;
+        }
+      } else if (type === S_IFIFO) {
+        what = "pipe";
+        if (o.connections === "shared") continue;
+        const writes = (flags & O_ACCMODE) === O_WRONLY;
+        if (writes && deadWriteEnd < 0) deadWriteEnd = deadPipeEnd(true);
+        if (!writes && deadReadEnd < 0) deadReadEnd = deadPipeEnd(false);
+        dup3(writes ? deadWriteEnd : deadReadEnd, fd, flags & O_CLOEXEC);
+        r.cut++;
+      } else if (type === S_IFREG || type === S_IFDIR) {
+        what = "file";
+        if (o.files === "shared" && o.databases === "writable") continue;
+        if (reopenFile(fd, flags, o)) r.databases.push(readlinkSync(`/proc/self/fd/${fd}`));
+        else if (o.files !== "shared") r.files++;
+      } else r.kept.push(fd); // character and block devices: no offset of their own to give
+    } catch (e) {
+      r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (const ep of epolls) {
+    try {
+      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags);
+      r.epolls++;
+    } catch (e) {
+      r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (const fd of [deadSocket, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
+  if (r.databases.length) protectDatabases();
+  lastReport = r;
+  return r;
+}
+
+// Gives the file at `fd` a description of its own at the same offset (or, for an SQLite
+// database under the "readonly" policy, a read-only one). Returns true for a database.
+function reopenFile(fd: number, flags: number, o: IsolationOptions): boolean {
+  const path = `/proc/self/fd/${fd}`;
+  const mode = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  let fresh = open(path, mode);
+  const db = o.databases !== "writable" && (flags & O_ACCMODE) === O_RDWR && isSqlite(fresh);
+  if (db) {
+    close(fresh);
+    fresh = open(path, (mode & ~O_ACCMODE) | O_RDONLY);
+  } else if (o.files === "shared") {
+    close(fresh);
+    return false;
+  }
+  seek(fresh, offset(fd));
+  replace(fd, fresh, flags);
+  return db;
+}
+
+// /proc/self/fdinfo/N as text.
+function fdinfo(fd: number): string {
+  return readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
+}
+
+// One end of a socket pair whose other end is closed: reads see EOF, writes fail (EPIPE).
+function deadSocketEnd(): number {
+  const [a, b] = socketPair();
+  close(b);
+  return a;
+}
+
+// The read end of a pipe with no writer (EOF), or the write end of one with no reader (EPIPE).
+function deadPipeEnd(writeEnd: boolean): number {
+  const [rd, wr] = pipe();
+  close(writeEnd ? rd : wr);
+  return writeEnd ? wr : rd;
+}
+
+// A new epoll instance with the same registrations as the one at `fd`, put in its place.
+function rebuildEpoll(fd: number, info: string, flags: number): number {
+  const fresh = epollCreate();
+  let n = 0;
+  for (const m of info.matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm)) {
+    const tfd = Number(m[1]);
+    const events = parseInt(m[2]!, 16);
+    const data = BigInt(`0x${m[3]}`);
+    let err = epollAdd(fresh, tfd, events, data);
+    if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, tfd, events & ~EPOLLEXCLUSIVE, data);
+    if (err === 0) n++;
+  }
+  replace(fd, fresh, flags);
+  return n;
+}
+
+// Whether the file open at `fd` starts with the SQLite header.
+function isSqlite(fd: number): boolean {
+  return Buffer.from(readAt(fd, 16, 0)).toString("latin1") === SQLITE_MAGIC;
+}
+
+// bun:sqlite connections opened before the snapshot refuse writes in the child with SQLite's own
+// error ("attempt to write a readonly database", SQLITE_READONLY): on first use of each, the
+// child sets PRAGMA query_only. Connections opened in the child are left alone. Below that, the
+// database file itself is reopened read-only, so a statement prepared before the snapshot
+// cannot write either.
+function protectDatabases(): void {
+  const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
+  const probe = new Database(":memory:");
+  const firstChildHandle = (probe as unknown as { handle: number }).handle;
+  probe.close();
+  const proto = Database.prototype as unknown as Record<string, Function>;
+  const exec = proto.exec!;
+  const seen = new WeakSet<object>();
+  for (const method of ["run", "exec", "query", "prepare", "transaction"]) {
+    const original = proto[method];
+    if (typeof original !== "function") continue;
+    proto[method] = function (this: { handle: number; filename: string }, ...args: unknown[]) {
+      if (!seen.has(this)) {
+        seen.add(this);
+        if (this.handle < firstChildHandle && this.filename !== ":memory:" && this.filename !== "") exec.call(this, "PRAGMA query_only = ON");
+      }
+      return original.apply(this, args);
+    };
+  }
+}
