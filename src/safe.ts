@@ -1,7 +1,7 @@
 // Snapshot-safe mode: JavaScriptCore's collector and JIT threads do not survive a fork (a child
 // that collects or compiles can wait forever on them), so a snapshot needs a process started
 // with them switched off. These switches are read by JSC at start-up only, hence re-exec.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import { execve } from "./libc.ts";
 
 /** The environment that makes a Bun process snapshot-safe. */
@@ -88,6 +88,18 @@ export function safeSwitches(): Record<string, string> {
   return out;
 }
 
+// The path this process was started through (so the re-executed process keeps its name, e.g.
+// "bun" rather than "exe" in ps): argv[0] itself or found on PATH, else /proc/self/exe.
+function executableFor(argv0: string, env: Map<string, string>): string {
+  const candidates = argv0.includes("/") ? [argv0] : (env.get("PATH") ?? "").split(":").filter(Boolean).map((d) => `${d}/${argv0}`);
+  for (const c of candidates) {
+    try {
+      if (realpathSync(c) === realpathSync("/proc/self/exe")) return c;
+    } catch {}
+  }
+  return "/proc/self/exe";
+}
+
 /** An environment list: the given map plus the safe switches and the re-exec mark. */
 function safeEnvList(base: Map<string, string> | NodeJS.ProcessEnv): string[] {
   const env = new Map(base instanceof Map ? base : Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
@@ -107,10 +119,13 @@ export function ensureSafe(): void {
   const env = startEnv();
   if (Object.entries(SAFE_ENV).every(([k, v]) => env.get(k) === v)) return;
   if (env.get(REEXEC_MARK) === "1") return;
-  execve("/proc/self/exe", startArgv(), safeEnvList(env));
+  const argv = startArgv();
+  execve(executableFor(argv[0] ?? "", env), argv, safeEnvList(env));
 }
 
 /** Runs `bun <args>` snapshot-safe in place of this process (for `bun-snapshot run`). */
 export function execSafe(args: string[]): never {
-  return execve(process.execPath, [process.execPath, ...args], safeEnvList(process.env));
+  const argv0 = startArgv()[0] ?? "bun";
+  const path = executableFor(argv0, new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)));
+  return execve(path, [path === "/proc/self/exe" ? process.execPath : argv0, ...args], safeEnvList(process.env));
 }
