@@ -5,13 +5,15 @@ import { endAs, installExitHooks } from "./child/exit.ts";
 import { isolate, type IsolationOptions } from "./child/isolate.ts";
 import { fixIdentity, prepareRuntime, repairRuntime, type RuntimePrep } from "./child/runtime.ts";
 import { messages, SnapshotError } from "./errors.ts";
-import { assertSupported, close, fork as cFork, getpid } from "./libc.ts";
+import { assertSupported, close, fork as cFork, getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "./libc.ts";
 import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeForkable } from "./memory.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
 import { unsafeReason } from "./safe.ts";
 import { signalNumber } from "./status.ts";
 import { quiesce } from "./quiesce.ts";
+import { DEFAULT_FORWARD, prepareForwarding } from "./signals.ts";
+import { childTakesTerminal, ownGroup, parentHandsTerminal, parentTakesTerminalBack, planTerminal, stopTogether } from "./terminal.ts";
 import { pendingStdio } from "./stdio.ts";
 import { waitChild } from "./wait.ts";
 
@@ -19,9 +21,16 @@ import { waitChild } from "./wait.ts";
 export interface SnapshotOptions {
   /** A name for this snapshot, shown by snapshots(), the REPL and tools. */
   label?: string;
-  /** Signals the waiting parent passes to the child (default SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2). */
+  /**
+   * Signals the waiting parent passes to the child (default SIGTERM, SIGHUP, SIGINT, SIGQUIT,
+   * SIGUSR1, SIGUSR2). After the child ends the parent acts on those it received as it would have
+   * without the snapshot, except SIGINT, which belonged to the child. `[]` forwards none.
+   */
   forward?: NodeJS.Signals[];
-  /** The child becomes the terminal's foreground process group (default: stdin is a TTY). */
+  /**
+   * The child gets its own process group and the terminal's foreground, so Ctrl+C reaches only it;
+   * the parent takes the terminal back, with its settings, when the child ends (default: stdin is a TTY).
+   */
   foreground?: boolean;
   /** Which process "exit" listeners run as the child ends: those added in the child ("new", default) or "all". */
   exitHandlers?: "new" | "all";
@@ -130,22 +139,38 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   if (info.label === undefined) delete info.label;
   const channel = openChannel();
   const prep = prepareRuntime();
+  const terminal = planTerminal(o.foreground);
+  const group = ownGroup(terminal);
+  const forwarding = prepareForwarding(o.forward ?? DEFAULT_FORWARD);
   if (QUIESCE) quiesce();
   // Last before the fork, so that no mapping made by the steps above is left out.
   makeForkable();
+  const parentPid = getpid();
   const t0 = performance.now();
   let pid: number;
   try {
     pid = cFork();
   } catch (e) {
     close(channel);
+    forwarding.end();
     throw e;
   }
-  if (pid === 0) return setupChild(info, channel, o, prep);
-  const { status, timedOut } = waitChild(pid, o.timeoutMs);
+  if (pid === 0) {
+    forwarding.restoreInChild();
+    // Killed at once if the parent dies, even by SIGKILL (and if it already has, now).
+    setParentDeathSignal(SIGKILL);
+    if (getppid() !== parentPid) kill(getpid(), SIGKILL);
+    if (group) childTakesTerminal(terminal);
+    return setupChild(info, channel, o, prep);
+  }
+  forwarding.attach(pid);
+  if (group) parentHandsTerminal(terminal, pid);
+  const { status, timedOut } = waitChild(pid, o.timeoutMs, terminal ? () => stopTogether(terminal, pid) : undefined);
   const outcome = makeOutcome(pid, status, performance.now() - t0);
+  if (terminal) parentTakesTerminalBack(terminal);
   const message = receive(channel);
   state().lastOutcome = outcome;
+  forwarding.end();
   obey(message, status);
   return { role: "parent", pid, outcome, message, timedOut };
 }

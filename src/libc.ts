@@ -423,3 +423,112 @@ export function poke32(addr: number, value: number): void {
 export function poke64(addr: number, value: number): void {
   new BigUint64Array(toArrayBuffer(addr as Pointer, 0, 8))[0] = BigInt(value);
 }
+
+// Signals, process groups and the terminal (src/signals.ts, src/terminal.ts).
+const JOB_SYMBOLS = {
+  sigaction: { args: [i32, P, P], returns: i32 },
+  setpgid: { args: [i32, i32], returns: i32 },
+  getpgrp: { args: [], returns: i32 },
+  tcgetpgrp: { args: [i32], returns: i32 },
+  tcsetpgrp: { args: [i32, i32], returns: i32 },
+  tcgetattr: { args: [i32, P], returns: i32 },
+  tcsetattr: { args: [i32, i32, P], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+} as const;
+let jobLib: ReturnType<typeof dlopen<typeof JOB_SYMBOLS>>["symbols"] | undefined;
+
+function jl() {
+  if (!jobLib) {
+    load();
+    jobLib = dlopen(libPath, JOB_SYMBOLS).symbols;
+  }
+  return jobLib;
+}
+
+// struct sigaction is laid out alike by glibc and musl on x64 and arm64: handler, a 128-byte
+// mask, int flags, restorer (152 bytes); libc fills in the restorer.
+export const SIGACTION_SIZE = 152;
+const SA_FLAGS_AT = 136;
+const SA_RESTART = 0x10000000;
+export const SIGINT = 2;
+export const SIGCONT = 18;
+export const SIGSTOP = 19;
+export const SIGTTOU = 22;
+
+/** The current disposition of `sig` as libc's raw struct sigaction, to restore later. */
+export function saveAction(sig: number): Uint8Array {
+  const old = new Uint8Array(SIGACTION_SIZE);
+  check("sigaction", jl().sigaction(sig, null, old));
+  return old;
+}
+
+/** Restores a disposition saved by saveAction(). */
+export function restoreAction(sig: number, saved: Uint8Array): void {
+  check("sigaction", jl().sigaction(sig, saved, null));
+}
+
+/** Installs a C handler (a function pointer) for `sig` with SA_RESTART and an empty mask. */
+export function installHandler(sig: number, handler: number | bigint): void {
+  const act = new Uint8Array(SIGACTION_SIZE);
+  const view = new DataView(act.buffer);
+  view.setBigUint64(0, BigInt(handler), true);
+  view.setInt32(SA_FLAGS_AT, SA_RESTART, true);
+  check("sigaction", jl().sigaction(sig, act, null));
+}
+
+/** Blocks (true) or unblocks (false) one signal for the calling thread. */
+export function blockSignal(sig: number, block: boolean): void {
+  const set = new BigUint64Array(16);
+  set[Math.floor((sig - 1) / 64)] = 1n << BigInt((sig - 1) % 64);
+  load().sigprocmask(block ? 0 /* SIG_BLOCK */ : 1 /* SIG_UNBLOCK */, set, null);
+}
+
+/** setpgid(2); returns false when it failed (the process is gone or already in place). */
+export function setpgid(pid: number, pgid: number): boolean {
+  return jl().setpgid(pid, pgid) === 0;
+}
+
+export function getpgrp(): number {
+  return jl().getpgrp();
+}
+
+export function isatty(fd: number): boolean {
+  return jl().isatty(fd) === 1;
+}
+
+/** The foreground process group of the terminal at `fd`, or -1. */
+export function tcgetpgrp(fd: number): number {
+  return jl().tcgetpgrp(fd);
+}
+
+/** Makes `pgid` the terminal's foreground group, with SIGTTOU blocked (a background caller would get it). */
+export function tcsetpgrp(fd: number, pgid: number): boolean {
+  blockSignal(SIGTTOU, true);
+  try {
+    return jl().tcsetpgrp(fd, pgid) === 0;
+  } finally {
+    blockSignal(SIGTTOU, false);
+  }
+}
+
+/** The terminal's settings as libc's raw struct termios (60 bytes on Linux), or null. */
+export function tcgetattr(fd: number): Uint8Array | null {
+  const t = new Uint8Array(64);
+  return jl().tcgetattr(fd, t) === 0 ? t : null;
+}
+
+/** Restores terminal settings saved by tcgetattr() once pending output is written (TCSADRAIN). */
+export function tcsetattr(fd: number, saved: Uint8Array): void {
+  blockSignal(SIGTTOU, true);
+  try {
+    jl().tcsetattr(fd, 1, saved);
+  } finally {
+    blockSignal(SIGTTOU, false);
+  }
+}
+
+/** prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies. */
+export function setParentDeathSignal(sig: number): void {
+  check("prctl", jl().prctl(1, sig, 0, 0, 0));
+}

@@ -10,9 +10,20 @@ export interface WaitResult {
   timedOut: boolean;
 }
 
-/** Blocks until `pid` ends; past `timeoutMs` kills it (SIGKILL) first. Always reaps it. */
-export function waitChild(pid: number, timeoutMs?: number): WaitResult {
-  if (timeoutMs === undefined) return { status: waitpid(pid)!, timedOut: false };
+const WUNTRACED = 2;
+
+/**
+ * Blocks until `pid` ends; past `timeoutMs` kills it (SIGKILL) first. Always reaps it. With
+ * `onStop`, a child stopped by a signal is reported to it (job control) and waited for again.
+ */
+export function waitChild(pid: number, timeoutMs?: number, onStop?: () => void): WaitResult {
+  if (timeoutMs === undefined) {
+    for (;;) {
+      const status = waitpid(pid, onStop ? WUNTRACED : 0)!;
+      if ((status & 0xff) !== 0x7f) return { status, timedOut: false };
+      onStop!();
+    }
+  }
   const ended = waitUntil(pid, timeoutMs);
   // Not reaped yet, so the pid still names our child: safe to signal.
   if (!ended) kill(pid, SIGKILL);
