@@ -59,6 +59,9 @@ export const messages = {
     `${fn}() needs to run inside a snapshot (depth() is 0 here, the original process); take one with snapshot() first`,
   notAncestor: (target: unknown, depth: number) =>
     `revertTo(${typeof target === "string" ? JSON.stringify(target) : String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
+  detachedUnwind: (fn: string) =>
+    `${fn}() in a detached snapshot: its parent is not waiting for it, so there is nothing to unwind or replace; end it with revert()`,
+  trialDetached: () => "trial() cannot be detached: its parent waits for the value",
   badExitCode: (code: unknown) => `revert(${String(code)}): the exit code must be a whole number from 0 to 255`,
   badOption: (name: string, value: unknown, want: string) =>
     `invalid option ${name}: ${typeof value === "number" || typeof value === "bigint" ? String(value) : (JSON.stringify(value) ?? String(value))} (expected ${want})`,
@@ -72,6 +75,9 @@ export const messages = {
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
+  helperUnavailable: (api: string, helper: "pool" | "http", why: string, instead: string) =>
+    `${api} is unavailable inside a snapshot: it runs on Bun's ${helper === "pool" ? 'work pool ("Bun Pool" threads)' : 'HTTP client thread ("HTTP Client")'}, ` +
+    `which ran in the parent, does not exist in the child and could not be restarted (${why}); ${instead}`,
 } as const;
 
 /** A SnapshotError for a failed system call, with errno and syscall set. */

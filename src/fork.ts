@@ -5,7 +5,8 @@ import { endAs, installExitHooks } from "./child/exit.ts";
 import { isolate, type IsolationOptions } from "./child/isolate.ts";
 import { fixIdentity, prepareRuntime, repairRuntime, type RuntimePrep } from "./child/runtime.ts";
 import { messages, SnapshotError } from "./errors.ts";
-import { assertSupported, close, fork as cFork, getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "./libc.ts";
+import { assertSupported, close, fork as cFork, getpid, getppid, kill, pipe, setParentDeathSignal, SIGKILL } from "./libc.ts";
+import { watchDetached, type DetachedChild } from "./detached.ts";
 import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeForkable } from "./memory.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
@@ -38,6 +39,13 @@ export interface SnapshotOptions {
   unsafe?: boolean;
   /** What the child does with what it inherited: files, connections, listeners, databases (see IsolationOptions). */
   isolation?: IsolationOptions;
+  /**
+   * Do not wait: fork() returns at once in the parent with `{ role: "parent", pid, exited, kill }`
+   * while its event loop keeps running. The child does not accept connections on inherited
+   * listeners unless `isolation.listeners` says "accept"; no signals are forwarded to it and it
+   * never takes the terminal. It still dies with its parent.
+   */
+  detached?: boolean;
 }
 
 /** The result of fork(): which side of the snapshot this is. */
@@ -65,7 +73,7 @@ function validate(o: SnapshotOptions & { timeoutMs?: number }): void {
     throw new SnapshotError("EINVAL", messages.badOption("exitHandlers", o.exitHandlers, '"new" or "all"'));
   if (o.forward !== undefined && (!Array.isArray(o.forward) || o.forward.some((s) => signalNumber(s) === undefined)))
     throw new SnapshotError("EINVAL", messages.badOption("forward", o.forward, "an array of signal names such as SIGTERM"));
-  for (const k of ["foreground", "unsafe"] as const)
+  for (const k of ["foreground", "unsafe", "detached"] as const)
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new SnapshotError("EINVAL", messages.badOption(k, o[k], "a boolean"));
   validateIsolation(o.isolation);
   if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs > 0 && o.timeoutMs <= 2 ** 31 - 1))
@@ -93,9 +101,41 @@ function callerStack(): string {
   return [lines[0], ...lines.slice(1).filter((l) => !l.includes(here))].join("\n");
 }
 
+// A detached snapshot: the child holds the write end of a pipe until it exits; the parent's
+// event loop reads the other end and reaps the child when it sees end of file.
+function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">): ChildSide | DetachedChild {
+  const prep = prepareRuntime();
+  const [exitRead, exitWrite] = pipe();
+  if (QUIESCE) quiesce();
+  makeForkable();
+  const parentPid = getpid();
+  const t0 = performance.now();
+  let pid: number;
+  try {
+    pid = cFork();
+  } catch (e) {
+    close(exitRead);
+    close(exitWrite);
+    throw e;
+  }
+  if (pid === 0) {
+    close(exitRead);
+    setParentDeathSignal(SIGKILL);
+    if (getppid() !== parentPid) kill(getpid(), SIGKILL);
+    childTakesTerminal(null);
+    const isolation: IsolationOptions = { listeners: "closed", ...o.isolation };
+    return setupChild({ ...info, detached: true }, -1, { ...o, isolation }, prep, [exitWrite]);
+  }
+  close(exitWrite);
+  parentHandsTerminal(null, pid);
+  return watchDetached(pid, exitRead, t0);
+}
+
+type ChildSide = Extract<Fork, { role: "child" }>;
+
 // Child setup, in this order, before any user code: identity, lineage, how it ends, the
 // parent's kernel objects out of reach (isolate), Bun's runtime made whole (runtime).
-function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions, prep: RuntimePrep): Extract<Fork, { role: "child" }> {
+function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: SnapshotOptions, prep: RuntimePrep, keep: number[] = []): Extract<Fork, { role: "child" }> {
   fixIdentity();
   const s = state();
   const parentPid = s.chain[s.chain.length - 1]!.pid;
@@ -105,7 +145,7 @@ function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: Snapsho
   s.committed = false;
   delete s.lastOutcome;
   installExitHooks(o.exitHandlers ?? "new");
-  isolate(o.isolation, [channel]);
+  isolate(o.isolation, [channel, ...keep]);
   repairRuntime(prep);
   return { role: "child", depth: depth(), parentPid };
 }
@@ -126,7 +166,7 @@ function obey(message: Message, status: number): void {
 }
 
 /** Takes a snapshot: in the child returns its side at once; in the parent, once the child ended. */
-export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Extract<Fork, { role: "child" }> | ParentSide {
+export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Extract<Fork, { role: "child" }> | ParentSide | DetachedChild {
   assertSupported();
   validate(o);
   if (!o.unsafe) {
@@ -135,8 +175,9 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   }
   const busy = pendingStdio();
   if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
-  const info = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
+  const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
+  if (o.detached) return forkDetached(o, info);
   const channel = openChannel();
   const prep = prepareRuntime();
   const terminal = planTerminal(o.foreground);

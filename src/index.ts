@@ -1,6 +1,7 @@
 // bun-snapshot: process snapshots for Bun. The public face: the contract of API.md, nothing else.
 export { SnapshotError } from "./errors.ts";
 export type { IsolationOptions } from "./child/isolate.ts";
+export type { DetachedChild } from "./detached.ts";
 export type { Fork, SnapshotOptions } from "./fork.ts";
 export type { SnapshotInfo } from "./lineage.ts";
 export type { Outcome } from "./outcome.ts";

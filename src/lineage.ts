@@ -14,6 +14,8 @@ export interface SnapshotInfo {
   takenAt: number;
   /** Where the snapshot was taken (the caller's stack, as Error().stack); "" at depth 0. */
   stack: string;
+  /** True for a detached snapshot: its parent did not wait for it. */
+  detached?: boolean;
 }
 
 /** Process-wide state of bun-snapshot. */

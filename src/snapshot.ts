@@ -2,6 +2,7 @@
 import { sendCommit, sendRevertTo } from "./channel.ts";
 import { endChild } from "./child/exit.ts";
 import { messages, SnapshotError } from "./errors.ts";
+import type { DetachedChild } from "./detached.ts";
 import { forkSnapshot, type Fork, type SnapshotOptions } from "./fork.ts";
 import { assertSupported } from "./libc.ts";
 import { depth as currentDepth, state, type SnapshotInfo } from "./lineage.ts";
@@ -17,11 +18,15 @@ export function snapshot(options?: SnapshotOptions): boolean {
 
 /**
  * Takes a snapshot and says which side this is: `{ role: "child", depth, parentPid }` in the
- * child at once, `{ role: "parent", pid, outcome }` in the parent once the child has ended.
+ * child at once, `{ role: "parent", pid, outcome }` in the parent once the child has ended. With
+ * `detached: true` the parent side comes back at once: `{ role: "parent", pid, exited, kill }`.
  */
-export function fork(options?: SnapshotOptions): Fork {
+export function fork(options: SnapshotOptions & { detached: true }): Extract<Fork, { role: "child" }> | DetachedChild;
+export function fork(options?: SnapshotOptions): Fork;
+export function fork(options?: SnapshotOptions): Fork | DetachedChild {
   const r = forkSnapshot(options);
-  return r.role === "child" ? r : { role: "parent", pid: r.pid, outcome: r.outcome };
+  if (r.role === "child" || "exited" in r) return r;
+  return { role: "parent", pid: r.pid, outcome: r.outcome };
 }
 
 /** The parent's view of its most recent snapshot; undefined before the first one ended. */
@@ -67,6 +72,8 @@ export function revert(code = 0): never {
 export function revertTo(target: number): never {
   needSnapshot("revertTo");
   const d = currentDepth();
+  if (state().chain[d]!.detached && target !== d - 1) throw new SnapshotError("EINVAL", messages.detachedUnwind("revertTo"));
+  if (state().chain[d]!.detached) return endChild(0);
   if (!Number.isInteger(target) || target < 0 || target >= d) throw new SnapshotError("EINVAL", messages.notAncestor(target, d));
   sendRevertTo(state().toParent, target);
   return endChild(0);
@@ -79,6 +86,7 @@ export function revertTo(target: number): never {
 export function commit(): void {
   needSnapshot("commit");
   const s = state();
+  if (s.chain.at(-1)!.detached) throw new SnapshotError("EINVAL", messages.detachedUnwind("commit"));
   if (s.committed) return;
   sendCommit(s.toParent);
   s.committed = true;

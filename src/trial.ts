@@ -108,8 +108,10 @@ function runChild(fn: () => unknown): never {
  */
 export function trial<T>(fn: () => T | Promise<T>, options?: TrialOptions): TrialResult<T> {
   if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
+  if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
   const r = forkSnapshot(options);
   if (r.role === "child") return runChild(fn);
+  if ("exited" in r) throw new Error("unreachable: a detached trial");
   const { outcome, message, timedOut } = r;
   if (timedOut) return { ok: false, error: { name: "SnapshotError", message: messages.trialTimeout(options!.timeoutMs!) }, outcome };
   if (message.value) return { ok: true, value: deserialize(message.value) as T, outcome };
