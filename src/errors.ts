@@ -59,6 +59,14 @@ export const messages = {
     `${fn}() needs to run inside a snapshot (depth() is 0 here, the original process); take one with snapshot() first`,
   notAncestor: (target: unknown, depth: number) =>
     `revertTo(${typeof target === "string" ? JSON.stringify(target) : String(target)}): the depth must be a whole number from 0 to ${depth - 1} (an ancestor of this snapshot at depth ${depth})`,
+  attachDirUnsafe: (dir: string, uid: number, mode: number) =>
+    `attach: ${dir} must be a directory of uid ${process.getuid?.()} with mode 0700 (it belongs to uid ${uid}, mode ${mode.toString(8)}); remove it or set BUN_SNAPSHOT_DIR`,
+  attachRefused: (uid: number) => `attach refused: uid ${uid} may not attach to this process (only its own user may)`,
+  attachNoProcess: (pid: string) => `bun-snapshot attach: there is no process ${pid}`,
+  attachNotAttachable: (pid: number, path: string) =>
+    `bun-snapshot attach: process ${pid} is not attachable (no socket at ${path}); start it with \`import "bun-snapshot/attach"\`, \`bun --preload bun-snapshot/attach app.ts\` or \`bun-snapshot run --attach app.ts\``,
+  attachDenied: (pid: number, uid: number) =>
+    `bun-snapshot attach: permission denied: process ${pid} belongs to uid ${uid}; attach as that user`,
   detachedUnwind: (fn: string) =>
     `${fn}() in a detached snapshot: its parent is not waiting for it, so there is nothing to unwind or replace; end it with revert()`,
   trialDetached: () => "trial() cannot be detached: its parent waits for the value",

@@ -103,7 +103,8 @@ function callerStack(): string {
 
 // A detached snapshot: the child holds the write end of a pipe until it exits; the parent's
 // event loop reads the other end and reaps the child when it sees end of file.
-function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">): ChildSide | DetachedChild {
+// `keep` are descriptors the child keeps as they are (an attach connection).
+function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">, keep: number[]): ChildSide | DetachedChild {
   const prep = prepareRuntime();
   const [exitRead, exitWrite] = pipe();
   if (QUIESCE) quiesce();
@@ -124,7 +125,7 @@ function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">): Chil
     if (getppid() !== parentPid) kill(getpid(), SIGKILL);
     childTakesTerminal(null);
     const isolation: IsolationOptions = { listeners: "closed", ...o.isolation };
-    return setupChild({ ...info, detached: true }, -1, { ...o, isolation }, prep, [exitWrite]);
+    return setupChild({ ...info, detached: true }, -1, { ...o, isolation }, prep, [exitWrite, ...keep]);
   }
   close(exitWrite);
   parentHandsTerminal(null, pid);
@@ -166,7 +167,7 @@ function obey(message: Message, status: number): void {
 }
 
 /** Takes a snapshot: in the child returns its side at once; in the parent, once the child ended. */
-export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): Extract<Fork, { role: "child" }> | ParentSide | DetachedChild {
+export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}, keep: number[] = []): Extract<Fork, { role: "child" }> | ParentSide | DetachedChild {
   assertSupported();
   validate(o);
   if (!o.unsafe) {
@@ -177,7 +178,7 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}): 
   if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
   const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
-  if (o.detached) return forkDetached(o, info);
+  if (o.detached) return forkDetached(o, info, keep);
   const channel = openChannel();
   const prep = prepareRuntime();
   const terminal = planTerminal(o.foreground);

@@ -365,6 +365,23 @@ export function pipe(): [number, number] {
   return [fds[0]!, fds[1]!];
 }
 
+/** The pid, uid and gid of the peer of a connected Unix socket (SO_PEERCRED). */
+export function peerCredentials(fd: number): { pid: number; uid: number; gid: number } {
+  const cred = new Int32Array(3);
+  const len = new Uint32Array([12]);
+  check("getsockopt", fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred, len));
+  return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
+}
+
+/** Replaces `fd` with a socket whose peer is gone: this process lets go of the connection
+ * without shutting it down for another process that shares it. */
+export function letGo(fd: number): void {
+  const [a, b] = socketPair();
+  close(b);
+  dup3(a, fd, O_CLOEXEC);
+  close(a);
+}
+
 /** Whether a socket is listening (SO_ACCEPTCONN); false for anything getsockopt refuses. */
 export function isListening(fd: number): boolean {
   const val = new Int32Array(1);
@@ -435,6 +452,7 @@ const JOB_SYMBOLS = {
   tcsetattr: { args: [i32, i32, P], returns: i32 },
   isatty: { args: [i32], returns: i32 },
   prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  getuid: { args: [], returns: u32 },
 } as const;
 let jobLib: ReturnType<typeof dlopen<typeof JOB_SYMBOLS>>["symbols"] | undefined;
 
@@ -528,7 +546,18 @@ export function tcsetattr(fd: number, saved: Uint8Array): void {
   }
 }
 
+export function getuid(): number {
+  return jl().getuid();
+}
+
 /** prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies. */
 export function setParentDeathSignal(sig: number): void {
   check("prctl", jl().prctl(1, sig, 0, 0, 0));
+}
+
+/** The address family of socket `fd` (SO_DOMAIN: 1 unix, 2 IPv4, 10 IPv6), or -1 when it has none. */
+export function socketDomain(fd: number): number {
+  const val = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  return fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 39 /* SO_DOMAIN */, val, len) === 0 ? val[0]! : -1;
 }

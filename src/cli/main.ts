@@ -1,13 +1,22 @@
 #!/usr/bin/env bun
-// `bun-snapshot`: the command line. Subcommands: run, --help.
+// `bun-snapshot`: the command line. Subcommands: run, attach, doctor, --help.
+import { join } from "node:path";
 import { SnapshotError } from "../errors.ts";
-import { execSafe } from "../safe.ts";
+import { ensureSafe, execSafe } from "../safe.ts";
 
 const HELP = `bun-snapshot: process snapshots for Bun
 
 Usage:
-  bun-snapshot run <file> [args...]   run a script with Bun, snapshot-safe (JSC collector
-                                      and JIT threads off, so snapshot children cannot hang)
+  bun-snapshot run [--attach] <file> [args...]
+                                      run a script with Bun, snapshot-safe (JSC collector
+                                      and JIT threads off, so snapshot children cannot hang);
+                                      --attach: and attachable (bun-snapshot attach <pid>)
+  bun-snapshot attach <pid> [--eval <expression>]
+                                      a REPL in a copy of a running attachable process (it
+                                      keeps serving), or one expression's value
+  bun-snapshot doctor [--json|--markdown]
+                                      which Bun APIs work, fail fast or hang in a snapshot
+                                      child on this machine (exit status 1 if any hangs)
   bun-snapshot --help                 this text
 
 Other ways to start a process snapshot-safe:
@@ -17,26 +26,37 @@ Other ways to start a process snapshot-safe:
 `;
 
 // Runs the subcommand named by argv; returns the exit code for the ones that return.
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(HELP);
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === "run") {
-    const args = rest[0] === "--" ? rest.slice(1) : rest;
-    if (args.length === 0) {
+    let args = rest[0] === "--" ? rest.slice(1) : rest;
+    if (args[0] === "--attach") args = ["--preload", join(import.meta.dir, "../attach-preload.ts"), ...args.slice(1)];
+    if (args.length === 0 || args[args.length - 1] === join(import.meta.dir, "../attach-preload.ts")) {
       process.stderr.write("bun-snapshot run: name a script to run, e.g. `bun-snapshot run app.ts`\n");
       return 2;
     }
     execSafe(args);
+  }
+  if (cmd === "attach") {
+    const { runAttach } = await import("./attach.ts");
+    return await runAttach(rest);
+  }
+  if (cmd === "doctor") {
+    ensureSafe(); // re-executes this command snapshot-safe when the switches are missing
+    const { doctor } = await import("./doctor.ts");
+    // The doctor leaves servers and a Worker of its warm-up behind: end here, output written.
+    process.exit(await doctor(rest));
   }
   process.stderr.write(`bun-snapshot: unknown command ${JSON.stringify(cmd)}; see \`bun-snapshot --help\`\n`);
   return 2;
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   if (!(e instanceof SnapshotError)) throw e;
   process.stderr.write(`bun-snapshot: ${e.message}\n`);

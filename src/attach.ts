@@ -1,0 +1,191 @@
+// Attachable processes: `import "bun-snapshot/attach"` makes this process listen on a Unix
+// socket, in a directory only its user can enter, named by pid. A connection from the same user
+// gets a detached snapshot of the process (the live one goes on serving; it pauses only for the
+// fork) whose child runs a REPL, or evaluates one expression, over the connection. Disconnecting
+// ends the child. Anyone else is refused (SO_PEERCRED) and the refusal logged.
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import repl from "node:repl";
+import { PassThrough, Writable } from "node:stream";
+import { messages, SnapshotError } from "./errors.ts";
+import { forkSnapshot } from "./fork.ts";
+import { getpid, getuid, letGo, peerCredentials } from "./libc.ts";
+import { revert } from "./snapshot.ts";
+
+/** The directory of the attach sockets of user `uid` (BUN_SNAPSHOT_DIR overrides it). */
+export function socketDir(uid: number = getuid()): string {
+  return process.env.BUN_SNAPSHOT_DIR ?? `/tmp/bun-snapshot-${uid}`;
+}
+
+/** The attach socket of process `pid`, which runs as `uid`. */
+export function socketPath(pid: number, uid: number = getuid()): string {
+  return join(socketDir(uid), `${pid}.sock`);
+}
+
+/** What a client asks for, as the first line it sends (JSON). */
+export type AttachRequest = { mode: "eval"; expr: string } | { mode: "repl"; terminal: boolean; columns?: number };
+
+const exposed: Record<string, unknown> = {};
+
+/** Puts values in scope for attach sessions (`expose({ db, cache })`), next to the app's globals. */
+export function expose(values: Record<string, unknown>): void {
+  Object.assign(exposed, values);
+}
+
+// Creates the socket directory (0700), or checks that an existing one is a real directory of
+// this user that nobody else can enter.
+function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== getuid() || (st.mode & 0o777) !== 0o700)
+    throw new SnapshotError("EACCES", messages.attachDirUnsafe(dir, st.uid, st.mode & 0o777));
+}
+
+type Conn = { buf: string; input?: PassThrough; started: boolean; refused?: number };
+
+let listening: string | undefined;
+const forkTimes: number[] = [];
+
+/** How long each attach held the live process in the fork (ms), for the bench. */
+export function attachForkTimes(): readonly number[] {
+  return forkTimes;
+}
+
+/**
+ * Starts listening for `bun-snapshot attach` (once per process; returns the socket's path).
+ * The listener does not keep the process alive.
+ */
+export function listenForAttach(): string {
+  if (listening) return listening;
+  const dir = socketDir();
+  ensureDir(dir);
+  const path = socketPath(getpid());
+  try {
+    unlinkSync(path); // a stale socket of an earlier process with this pid
+  } catch {}
+  const owner = getpid();
+  const server = Bun.listen<Conn>({
+    unix: path,
+    socket: {
+      open(s) {
+        s.data = { buf: "", started: false };
+        const peer = peerCredentials((s as unknown as { fd: number }).fd);
+        if (peer.uid !== getuid()) {
+          console.error(`bun-snapshot: refused an attach from uid ${peer.uid} (pid ${peer.pid}): only uid ${getuid()} may attach`);
+          s.data.refused = peer.uid;
+        }
+      },
+      data(s, chunk) {
+        // Refused: the answer goes out once the client has spoken, so that it can read it.
+        if (s.data.refused !== undefined) {
+          if (!s.data.started) s.end(`${JSON.stringify({ ok: false, error: messages.attachRefused(s.data.refused) })}\n`);
+          s.data.started = true;
+          return;
+        }
+        if (s.data.input) {
+          s.data.input.write(chunk);
+          return;
+        }
+        if (s.data.started) return;
+        s.data.buf += Buffer.from(chunk).toString();
+        const nl = s.data.buf.indexOf("\n");
+        if (nl < 0) return;
+        s.data.started = true;
+        let req: AttachRequest;
+        try {
+          req = JSON.parse(s.data.buf.slice(0, nl));
+        } catch {
+          s.end(`${JSON.stringify({ ok: false, error: "bad request: the first line must be JSON" })}\n`);
+          return;
+        }
+        const rest = s.data.buf.slice(nl + 1);
+        session(s, req, rest);
+      },
+      close(s) {
+        if (s.data?.input && getpid() !== owner) revert(0); // the client left: the copy ends
+      },
+      error() {},
+    },
+  });
+  server.unref();
+  chmodSync(path, 0o600);
+  process.on("exit", () => {
+    if (getpid() === owner) {
+      try {
+        unlinkSync(path);
+      } catch {}
+    }
+  });
+  listening = path;
+  return path;
+}
+
+// Starts the session a client asked for in a detached snapshot; the live process lets go of the
+// connection (without shutting it down) and goes on.
+function session(s: Bun.Socket<Conn>, req: AttachRequest, rest: string): void {
+  const fd = (s as unknown as { fd: number }).fd;
+  let f;
+  const t0 = performance.now();
+  try {
+    f = forkSnapshot({ detached: true, label: req.mode === "eval" ? "attach --eval" : "attach" }, [fd]);
+    if (f.role === "parent") forkTimes.push(performance.now() - t0);
+  } catch (e) {
+    s.end(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`);
+    return;
+  }
+  if (f.role === "parent") {
+    // The descriptor now holds a dead socket, so closing it here cannot touch the copy's connection.
+    letGo(fd);
+    s.terminate();
+    return;
+  }
+  if (req.mode === "eval") void evalSession(s, req.expr);
+  else replSession(s, req, rest);
+}
+
+// Evaluates `expr` with the exposed values and the app's globals in scope (await allowed).
+async function evaluate(expr: string): Promise<unknown> {
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...a: string[]) => (...v: unknown[]) => Promise<unknown>;
+  const names = Object.keys(exposed);
+  let fn;
+  try {
+    fn = new AsyncFunction(...names, `return (${expr}\n);`);
+  } catch {
+    fn = new AsyncFunction(...names, expr);
+  }
+  return fn(...names.map((n) => exposed[n]));
+}
+
+// In the copy: evaluate, answer one JSON line, end.
+async function evalSession(s: Bun.Socket<Conn>, expr: string): Promise<void> {
+  let answer: string;
+  try {
+    answer = JSON.stringify({ ok: true, value: Bun.inspect(await evaluate(expr), { colors: false }) });
+  } catch (e) {
+    answer = JSON.stringify({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+  s.write(`${answer}\n`);
+  s.flush();
+  s.end();
+  revert(0);
+}
+
+// In the copy: a REPL over the connection, with the exposed values in its context.
+function replSession(s: Bun.Socket<Conn>, req: Extract<AttachRequest, { mode: "repl" }>, rest: string): void {
+  const input = new PassThrough();
+  s.data.input = input;
+  const output = new Writable({
+    write(chunk, _enc, cb) {
+      s.write(chunk);
+      cb();
+    },
+  });
+  (output as unknown as { columns: number }).columns = req.columns ?? 80;
+  const r = repl.start({ prompt: `attach[${getpid()}]> `, input, output, terminal: req.terminal, useGlobal: true });
+  Object.assign(r.context, exposed);
+  r.on("exit", () => {
+    s.end();
+    revert(0);
+  });
+  if (rest) input.write(rest);
+}
