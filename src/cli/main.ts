@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// `bun-snapshot`: the command line. Subcommands: run, attach, doctor, --help.
+// `bun-snapshot`: the command line. Subcommands: run, repl, attach, doctor, --help.
 import { join } from "node:path";
 import { SnapshotError } from "../errors.ts";
 import { ensureSafe, execSafe } from "../safe.ts";
@@ -14,6 +14,9 @@ Usage:
   bun-snapshot attach <pid> [--eval <expression>]
                                       a REPL in a copy of a running attachable process (it
                                       keeps serving), or one expression's value
+  bun-snapshot repl [--undo[=N]] [module]
+                                      a REPL with snapshot commands (.snap, .back, .to N,
+                                      .commit, .snaps, .trial); --undo: .undo takes back an input
   bun-snapshot doctor [--json|--markdown]
                                       which Bun APIs work, fail fast or hang in a snapshot
                                       child on this machine (exit status 1 if any hangs)
@@ -40,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     execSafe(args);
+  }
+  if (cmd === "repl") {
+    ensureSafe(); // re-executes this command snapshot-safe when the switches are missing
+    const { runRepl } = await import("./repl.ts");
+    return await runRepl(rest);
   }
   if (cmd === "attach") {
     const { runAttach } = await import("./attach.ts");
