@@ -10,6 +10,7 @@ import { PassThrough, Writable } from "node:stream";
 import { messages, SnapshotError } from "./errors.ts";
 import { forkSnapshot } from "./fork.ts";
 import { getpid, getuid, letGo, peerCredentials } from "./libc.ts";
+import { state } from "./lineage.ts";
 import { revert } from "./snapshot.ts";
 
 /** The directory of the attach sockets of user `uid` (BUN_SNAPSHOT_DIR overrides it). */
@@ -139,6 +140,8 @@ function session(s: Bun.Socket<Conn>, req: AttachRequest, rest: string): void {
     s.terminate();
     return;
   }
+  // Snapshots taken inside the session (a .snap at its prompt) keep the connection too.
+  state().keepFds.add(fd);
   if (req.mode === "eval") void evalSession(s, req.expr);
   else replSession(s, req, rest);
 }

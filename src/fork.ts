@@ -146,7 +146,7 @@ function setupChild(info: Omit<SnapshotInfo, "pid">, channel: number, o: Snapsho
   s.committed = false;
   delete s.lastOutcome;
   installExitHooks(o.exitHandlers ?? "new");
-  isolate(o.isolation, [channel, ...keep]);
+  isolate(o.isolation, [channel, ...keep, ...(s.keepFds ?? [])]);
   repairRuntime(prep);
   return { role: "child", depth: depth(), parentPid };
 }

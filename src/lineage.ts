@@ -32,6 +32,8 @@ export interface State {
   committed: boolean;
   /** The parent's view of its most recent snapshot. */
   lastOutcome?: Outcome;
+  /** Descriptors every later snapshot child keeps as they are (an attach session's connection). */
+  keepFds: Set<number>;
 }
 
 const KEY = Symbol.for("bun-snapshot.state.v1");
@@ -47,6 +49,7 @@ export function state(): State {
       exitHandlers: "new",
       inheritedExit: new Set(),
       committed: false,
+      keepFds: new Set(),
     };
     g[KEY] = s;
   }
