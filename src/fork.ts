@@ -101,28 +101,40 @@ function callerStack(): string {
   return [lines[0], ...lines.slice(1).filter((l) => !l.includes(here))].join("\n");
 }
 
+// The fork itself, after the helper threads are quiet and all memory forkable (last, so that no
+// mapping made before is left out); `undo` runs when fork() fails. In the child, first of all:
+// killed at once if the parent dies, even by SIGKILL (and if it already has, now).
+function forkNow(undo: () => void): number {
+  if (QUIESCE) quiesce();
+  makeForkable();
+  const parentPid = getpid();
+  let pid: number;
+  try {
+    pid = cFork();
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  if (pid === 0) {
+    setParentDeathSignal(SIGKILL);
+    if (getppid() !== parentPid) kill(getpid(), SIGKILL);
+  }
+  return pid;
+}
+
 // A detached snapshot: the child holds the write end of a pipe until it exits; the parent's
 // event loop reads the other end and reaps the child when it sees end of file.
 // `keep` are descriptors the child keeps as they are (an attach connection).
 function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">, keep: number[]): ChildSide | DetachedChild {
   const prep = prepareRuntime();
   const [exitRead, exitWrite] = pipe();
-  if (QUIESCE) quiesce();
-  makeForkable();
-  const parentPid = getpid();
   const t0 = performance.now();
-  let pid: number;
-  try {
-    pid = cFork();
-  } catch (e) {
+  const pid = forkNow(() => {
     close(exitRead);
     close(exitWrite);
-    throw e;
-  }
+  });
   if (pid === 0) {
     close(exitRead);
-    setParentDeathSignal(SIGKILL);
-    if (getppid() !== parentPid) kill(getpid(), SIGKILL);
     childTakesTerminal(null);
     const isolation: IsolationOptions = { listeners: "closed", ...o.isolation };
     return setupChild({ ...info, detached: true }, -1, { ...o, isolation }, prep, [exitWrite, ...keep]);
@@ -184,24 +196,13 @@ export function forkSnapshot(o: SnapshotOptions & { timeoutMs?: number } = {}, k
   const terminal = planTerminal(o.foreground);
   const group = ownGroup(terminal);
   const forwarding = prepareForwarding(o.forward ?? DEFAULT_FORWARD);
-  if (QUIESCE) quiesce();
-  // Last before the fork, so that no mapping made by the steps above is left out.
-  makeForkable();
-  const parentPid = getpid();
   const t0 = performance.now();
-  let pid: number;
-  try {
-    pid = cFork();
-  } catch (e) {
+  const pid = forkNow(() => {
     close(channel);
     forwarding.end();
-    throw e;
-  }
+  });
   if (pid === 0) {
     forwarding.restoreInChild();
-    // Killed at once if the parent dies, even by SIGKILL (and if it already has, now).
-    setParentDeathSignal(SIGKILL);
-    if (getppid() !== parentPid) kill(getpid(), SIGKILL);
     if (group) childTakesTerminal(terminal);
     return setupChild(info, channel, o, prep);
   }
