@@ -124,7 +124,8 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
   for (const { fd, type } of inherited) {
     let what = "";
     try {
-      const flags = fdFlags(fd);
+      // Sockets need no flags: their replacement is dead, and close-on-exec for it is harmless.
+      const flags = type === S_IFSOCK ? O_CLOEXEC : fdFlags(fd);
       if (type === 0) {
         // Anonymous inodes: the kind is in the link; the state in fdinfo.
         what = readlinkSync(`/proc/self/fd/${fd}`);
