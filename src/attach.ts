@@ -5,13 +5,13 @@
 // ends the child. Anyone else is refused (SO_PEERCRED) and the refusal logged.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import repl from "node:repl";
 import { PassThrough, Writable } from "node:stream";
+import { startSnapshotRepl } from "./cli/repl.ts";
 import { messages, SnapshotError } from "./errors.ts";
 import { forkSnapshot } from "./fork.ts";
 import { getpid, getuid, letGo, peerCredentials } from "./libc.ts";
 import { state } from "./lineage.ts";
-import { revert } from "./snapshot.ts";
+import { revert, snapshots } from "./snapshot.ts";
 
 /** The directory of the attach sockets of user `uid` (BUN_SNAPSHOT_DIR overrides it). */
 export function socketDir(uid: number = getuid()): string {
@@ -42,7 +42,7 @@ function ensureDir(dir: string): void {
     throw new SnapshotError("EACCES", messages.attachDirUnsafe(dir, st.uid, st.mode & 0o777));
 }
 
-type Conn = { buf: string; input?: PassThrough; started: boolean; refused?: number };
+type Conn = { buf: string; input?: PassThrough; started: boolean; refused?: number; drain?: () => void };
 
 let listening: string | undefined;
 const forkTimes: number[] = [];
@@ -101,6 +101,9 @@ export function listenForAttach(): string {
         }
         const rest = s.data.buf.slice(nl + 1);
         session(s, req, rest);
+      },
+      drain(s) {
+        s.data?.drain?.();
       },
       close(s) {
         if (s.data?.input && getpid() !== owner) revert(0); // the client left: the copy ends
@@ -173,22 +176,67 @@ async function evalSession(s: Bun.Socket<Conn>, expr: string): Promise<void> {
   revert(0);
 }
 
-// In the copy: a REPL over the connection, with the exposed values in its context.
+/** The prompt of an attach session to process `pid`: `attach[4242:1]> `, `attach[4242:2:try]> `. */
+export function attachPrompt(pid: number, depth: number, label?: string): string {
+  const one = label?.replace(/\s+/g, " ").trim();
+  return `attach[${pid}:${depth}${one ? ":" + (one.length > 24 ? one.slice(0, 23) + "…" : one) : ""}]> `;
+}
+
+// In the copy: the snapshot REPL of `bun-snapshot repl` (.snap, .back, .to, .snaps, .trial, ...)
+// over the connection, from depth 1 (this copy), with the app's globals and the exposed values in
+// scope. .exit or Ctrl+D at depth 1 ends the copy (and the session); deeper they revert a level.
 function replSession(s: Bun.Socket<Conn>, req: Extract<AttachRequest, { mode: "repl" }>, rest: string): void {
   const input = new PassThrough();
   s.data.input = input;
+  // Bytes the socket did not take yet: sent on "drain"; the stream waits for them.
+  let unsent: { bytes: Buffer; cb: (e?: Error | null) => void } | undefined;
+  const push = () => {
+    if (!unsent) return;
+    const n = s.write(unsent.bytes);
+    if (n < 0) {
+      const { cb } = unsent;
+      unsent = undefined;
+      return cb(); // the client is gone; "close" ends the copy
+    }
+    if (n >= unsent.bytes.length) {
+      const { cb } = unsent;
+      unsent = undefined;
+      return cb();
+    }
+    unsent.bytes = unsent.bytes.subarray(n);
+  };
+  s.data.drain = push;
   const output = new Writable({
     write(chunk, _enc, cb) {
-      s.write(chunk);
-      cb();
+      unsent = { bytes: Buffer.from(chunk), cb };
+      push();
     },
   });
   (output as unknown as { columns: number }).columns = req.columns ?? 80;
-  const r = repl.start({ prompt: `attach[${getpid()}]> `, input, output, terminal: req.terminal, useGlobal: true });
-  Object.assign(r.context, exposed);
-  r.on("exit", () => {
-    s.end();
-    revert(0);
+  const live = snapshots()[0]!.pid;
+  const names = Object.keys(exposed);
+  output.write(
+    `bun-snapshot attach: a copy of process ${live} (depth 1; the live process goes on untouched). ` +
+      `.snap [label] takes a snapshot, .back reverts it, .help lists the commands; .exit or Ctrl+D here ends the session. ` +
+      `Ctrl+C cancels a line but cannot interrupt running code over the connection.\n` +
+      (names.length ? `In scope: ${names.join(", ")} and the app's globals.\n` : ""),
+  );
+  startSnapshotRepl({
+    input,
+    output,
+    terminal: req.terminal,
+    useGlobal: true,
+    context: exposed,
+    prompt: (d, label) => attachPrompt(live, d, label),
+    // The copy has no terminal of its own: its snapshots never take the server's.
+    forkOptions: { foreground: false },
+    forkBlocker: () => (unsent || output.writableLength > 0 ? "output to the client is still being sent; try again" : undefined),
+    describeAbove: (d, label) => (d === 0 ? { label: "(live process)", where: "start" } : { label: label ?? "-", where: "attached" }),
+    onEnd: () => {
+      s.flush();
+      s.end();
+      revert(0);
+    },
   });
   if (rest) input.write(rest);
 }

@@ -1,10 +1,14 @@
 // Attaching to a live server: a copy of it is inspected and changed while it keeps serving.
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../src/errors.ts";
-import { killTree, lines, ROOT, SAFE_ENV } from "./helpers.ts";
+import { descendants, killTree, ROOT, SAFE_ENV } from "./helpers.ts";
+import { haveTmux, Tmux } from "./tmux.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const cli = join(ROOT, "src/cli/main.ts");
 const procs: number[] = [];
@@ -89,31 +93,101 @@ test("another user is refused, and the refusal is logged", async () => {
   expect(err).toContain("bun-snapshot: refused an attach from uid 0");
 });
 
-test("an interactive session in a terminal (tmux): a REPL in the copy; .exit ends it; the live state is unchanged", async () => {
-  const app = await start([process.execPath, join(ROOT, "test/fixtures/attach-app.ts")]);
-  const [, pid, port] = app.first.split(" ").map(Number);
-  const name = `snapattach-${process.pid}`;
-  const tmux = (...a: string[]) => Bun.spawnSync(["tmux", ...a], { stdout: "pipe", stderr: "pipe" });
-  const screen = () => tmux("capture-pane", "-p", "-t", name).stdout.toString();
-  const until = async (re: RegExp) => {
-    const deadline = Date.now() + 10_000;
-    while (!re.test(screen())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${screen()}`);
-      await Bun.sleep(20);
-    }
-    return screen();
-  };
+// A prompt of an attach session at the end of the screen (tmux drops the trailing space).
+function promptAt(pid: number, d: number, label?: string): RegExp {
+  return new RegExp(`attach\\[${pid}:${d}${label ? ":" + label : ""}\\]>$`);
+}
+
+// The live app's state, from its HTTP server.
+async function liveState(port: number) {
+  return (await (await fetch(`http://127.0.0.1:${port}/state`)).json()) as { hits: number; notes: string[] };
+}
+
+// Runs `fn` with `bun-snapshot attach <pid>` in a tmux session (a real terminal), killed afterwards.
+async function attached(pid: number, fn: (t: Tmux) => Promise<void>): Promise<void> {
+  const t = Tmux.start(`${process.execPath} ${cli} attach ${pid}`, { cwd: ROOT });
   try {
-    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "30", `${process.execPath} ${cli} attach ${pid}; echo EXIT=$?; sleep 30`);
-    await until(/attach\[\d+\]>/);
-    tmux("send-keys", "-t", name, 'state.notes.push("copy"), state.notes.join("+")', "Enter");
-    await until(/'live\+copy'/);
-    tmux("send-keys", "-t", name, ".exit", "Enter");
-    expect(await until(/EXIT=\d+/)).toContain("EXIT=0");
-    const live = (await (await fetch(`http://127.0.0.1:${port}/state`)).json()) as { notes: string[] };
-    expect(live.notes).toEqual(["live"]);
+    await fn(t);
   } finally {
-    tmux("kill-session", "-t", name);
-    await app.stop();
+    t.kill();
   }
+}
+
+describe.skipIf(!haveTmux())("attach sessions in a terminal (tmux)", () => {
+  test("a REPL in the copy with the exposed values and the app's globals; Ctrl+D at depth 1 ends it (exit 0); the live state is unchanged", async () => {
+    const app = await start([process.execPath, join(ROOT, "test/fixtures/attach-app.ts")]);
+    const [, pid, port] = app.first.split(" ").map(Number);
+    try {
+      await attached(pid!, async (t) => {
+        await t.waitFor(/bun-snapshot attach: a copy of process \d+[\s\S]*In scope: state[\s\S]*attach\[\d+:1\]>$/);
+        await t.run('state.notes.push("copy"), state.notes.join("+")', /'live\+copy'\n/);
+        await t.run("typeof Bun.serve", /'function'\n/); // the app's globals
+        t.press("C-d");
+        await t.waitFor(/^EXIT=0$/m);
+      });
+      expect((await liveState(port!)).notes).toEqual(["live"]);
+    } finally {
+      await app.stop();
+    }
+  }, 20_000);
+
+  test(".snap, .snaps, .back, .trial, .to, .commit and .exit in an attach session; the live state never changes", async () => {
+    const app = await start([process.execPath, join(ROOT, "test/fixtures/attach-app.ts")]);
+    const [, pid, port] = app.first.split(" ").map(Number);
+    await fetch(`http://127.0.0.1:${port}/`);
+    await fetch(`http://127.0.0.1:${port}/`);
+    const before = await liveState(port!);
+    expect(before).toEqual({ hits: 2, notes: ["live"] });
+    try {
+      await attached(pid!, async (t) => {
+        const P1 = promptAt(pid!, 1);
+        const P2 = promptAt(pid!, 2, "try");
+        await t.waitFor(P1);
+        await t.run("state.notes.push('copy'); const copyPid = process.pid; state.notes.join('+')", /'live\+copy'\nattach\[\d+:1\]>$/);
+        await t.run(".snap try", P2);
+        await t.run("state.hits = 99; state.notes.length = 0; [state.hits, process.pid === copyPid]", /\[ 99, false \]\nattach\[\d+:2:try\]>$/);
+        const m = await t.run(".snaps", /depth +pid +label +age +taken at\n([\s\S]*)\nattach\[\d+:2:try\]>$/);
+        const rows = m[1]!.split("\n").map((l) => l.trim().split(/\s{2,}/));
+        expect(rows.map((r) => [r[0], r[2], r[4]])).toEqual([
+          ["0", "(live process)", "start"],
+          ["1", "attach", "attached"],
+          ["2", "try", "input 2: .snap try"],
+        ]);
+        expect(Number(rows[0]![1])).toBe(pid!);
+        await t.run(".to 0", /\(\.to 0: depth 0 is the live process, which this attach session cannot revert to; \.to takes a depth from 1 to 1\)\nattach\[\d+:2:try\]>$/);
+        await t.run(".commit", /\(no commit: snapshot 1 "attach" above this one is detached[^\n]*\)\nattach\[\d+:2:try\]>$/);
+        await t.run(".back", /\(back at depth 1: snapshot 2 "try" ended with exit code 0\)\nattach\[\d+:1\]>$/);
+        // Back in the attached copy, on the same connection: its state, not depth 2's.
+        await t.run("[state.hits, state.notes.join('+'), process.pid === copyPid]", /\[ 2, 'live\+copy', true \]\nattach\[\d+:1\]>$/);
+        await t.run(".trial state.hits", /^2\nattach\[\d+:1\]>$/m);
+        await t.run(".trial state.hits = 7, state.hits * 6", /^42\nattach\[\d+:1\]>$/m);
+        await t.run("state.hits", /^2\nattach\[\d+:1\]>$/m);
+        await t.run(".back", /\(at depth 1, where this session started: no snapshot to go back from; \.exit ends the session\)\nattach\[\d+:1\]>$/);
+        await t.run(".commit", /\(no commit: commit\(\) in a detached snapshot[^\n]*\)\nattach\[\d+:1\]>$/);
+        // Ctrl+C arrives as a byte: it cancels the line and leaves the session as it was.
+        t.type("state.hits = 1000", false);
+        await t.waitFor(/attach\[\d+:1\]> state\.hits = 1000$/);
+        t.press("C-c");
+        await t.waitFor(/attach\[\d+:1\]> state\.hits = 1000\nattach\[\d+:1\]>$/);
+        // History survives a revert, as in the local REPL; Ctrl+D deeper reverts one level.
+        await t.run(".snap", promptAt(pid!, 2));
+        await t.run("const typedInChild = 1", promptAt(pid!, 2));
+        const from = t.mark();
+        t.press("C-d");
+        await t.waitFor(/\(back at depth 1: snapshot 2 ended with exit code 0\)\nattach\[\d+:1\]>$/, { from });
+        t.press("Up");
+        await t.waitFor(/attach\[\d+:1\]> const typedInChild = 1$/);
+        t.press("C-u");
+        await t.run(".exit", /^EXIT=0$/m);
+        const live = await liveState(port!);
+        expect(live.notes).toEqual(["live"]);
+      });
+      // The copies are gone: only the app and nothing under it (the load fixture is not running).
+      await Bun.sleep(100);
+      expect(descendants(app.p.pid)).toEqual([]);
+      expect(await liveState(port!)).toEqual({ hits: 2, notes: ["live"] });
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
 });

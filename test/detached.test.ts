@@ -1,7 +1,10 @@
 // Detached snapshots: fork({ detached: true }) returns at once; the parent reaps without blocking.
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { messages } from "../src/errors.ts";
 import { lines, runFixture } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 test("ten at once: all reaped with their codes, no zombie, the parent's loop never blocked", async () => {
   const r = await runFixture("detached.ts", ["ten"]);

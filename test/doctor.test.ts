@@ -1,10 +1,13 @@
 // `bun-snapshot doctor`: the report's shape, its exit status, the APIs known to work in a warm
 // snapshot child, and the facts in its header. Runs the real doctor once (about 30-40 s while
 // the work-pool APIs hang), bounded from outside.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { type DoctorReport, formatMarkdown, formatText } from "../src/cli/doctor.ts";
 import { killTree, ROOT } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const MAIN = join(ROOT, "src/cli/main.ts");
 

@@ -1,10 +1,13 @@
 // How a snapshot child ends and what its parent sees: every exit code, the natural end, uncaught
 // errors, death by signal (with and without a core dump), and which "exit" listeners run.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lines, runFixture, type Run } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 // The fixture ran to its end without a hang, with this exit code.
 function ended(run: Run, exitCode: number | null, signal: string | null = null): void {

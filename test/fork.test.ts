@@ -1,9 +1,12 @@
 // The fork protocol end to end: isolation, resumption, output, and no leaks or hangs.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killTree, lines, runFixture, SAFE_ENV } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 describe("isolation and resumption", () => {
   test("a child's mutations of objects, Map/Set, typed arrays, classes, module state and globalThis never reach the parent", async () => {

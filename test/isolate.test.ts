@@ -1,8 +1,11 @@
 // The parent is untouched by what a child does with inherited kernel objects: the event loop,
 // servers and their clients, files, TCP connections, subprocess pipes, databases. Each case runs
 // in a blocking snapshot and at depth 2.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { lines, runFixture } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const cases: [string, string, string[]][] = [
   ["the child stops an inherited server: the parent answers old keep-alive and fresh connections", "server-stop", ["keepalive before true", "keepalive after true", "fresh after true"]],

@@ -1,6 +1,9 @@
 // FORK-IN-BUN §1 and §5 re-checked on the Bun in use, and the repair of §1.
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { lines, runFixture } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 test("the naive port (fork without madvise) dies of SIGSEGV before any JS runs in the child", async () => {
   const r = await runFixture("naive-fork.ts", ["naive"]);

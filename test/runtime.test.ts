@@ -1,10 +1,13 @@
 // Issue 3: every API on Bun's helper threads (work pool, HTTP client) works in a snapshot child
 // of a process that used it, or fails fast and says why; the parent is never touched.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lines, runFixture } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 // What each API gives in the fixture (test/fixtures/runtime-apis.ts) when it works.
 const WORKS: Record<string, string> = {

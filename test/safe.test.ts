@@ -1,10 +1,13 @@
 // Snapshot-safe mode: the ways to start a process safe, and the refusal without them.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../src/errors.ts";
 import { FIXTURES, lines, ROOT, runFixture } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const fixture = join(FIXTURES, "safe-check.ts");
 const unsafeEnv = () => {

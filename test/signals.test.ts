@@ -1,9 +1,12 @@
 // Signals aimed at a waiting parent, without a terminal: forwarded to the child, then acted on
 // by the parent as without the snapshot (except SIGINT); no child outlives a killed parent.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { killTree, lines, SAFE_ENV } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 // Starts the signals fixture in its own process group; resolves once the child said "ready".
 async function start(mode: string) {

@@ -1,5 +1,5 @@
 // Checks src/status.ts against the C library's own <sys/wait.h> macros and <signal.h> constants.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cc } from "bun:ffi";
 import { join } from "node:path";
 import {
@@ -13,6 +13,9 @@ import {
   signalNumber,
   type WaitStatus,
 } from "../src/status.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const shim = cc({
   source: join(import.meta.dir, "fixtures", "wait_macros.c"),

@@ -1,9 +1,12 @@
 // The terminal, in a real pseudo-terminal (tmux): Ctrl+C reaches only the snapshot child, the
 // parent gets the terminal back with its settings, Ctrl+Z stops the whole job and fg resumes it.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { SAFE_ENV } from "./helpers.ts";
 import { withTmux, type Tmux } from "./tmux.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 const fixture = join(import.meta.dir, "fixtures/tty.ts");
 

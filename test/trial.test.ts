@@ -1,9 +1,12 @@
 // trial(): a function runs in a snapshot child, its value comes back by structured clone, the
 // parent's state stays untouched. Values, sizes, async functions and where trial() is called
 // from, throws, crashes, uncloneable values, timeoutMs, invalid arguments, many trials, nesting.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { messages } from "../src/errors.ts";
 import { lines, runFixture, type Run } from "./helpers.ts";
+
+// Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
+setDefaultTimeout(60_000);
 
 // The fixture ran to its end without a hang, with exit code 0.
 function ended(run: Run): void {

@@ -2,9 +2,12 @@
 // to one file, in the order typed, so a parent that resumes after its child ended can show the
 // lines typed in the child (its own memory only holds what it had when it forked). Synchronous
 // fs only: the promise-based fs that node:repl's own history file uses can hang in a child.
+// An attach session keeps its history in memory (a memfd, shared by the snapshots it takes the
+// way a file is), never in a file of the server's.
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { close, memfd } from "../libc.ts";
 
 /** A session's shared history file. */
 export interface HistoryFile {
@@ -12,6 +15,28 @@ export interface HistoryFile {
   path: string;
   /** Whether the file outlives the session (BUN_SNAPSHOT_REPL_HISTORY names it). */
   keep: boolean;
+  /** In memory (a memfd, path /proc/self/fd/N): nothing on disk; gone with the session's processes. */
+  memory?: boolean;
+}
+
+/**
+ * A history kept in memory: a memfd the session's snapshots inherit (reopened through
+ * /proc/self/fd it is still the same memory), so a parent still sees the lines its child added.
+ */
+export function memoryHistory(): HistoryFile {
+  const fd = memfd("bun-snapshot-repl-history");
+  return { path: `/proc/self/fd/${fd}`, keep: true, memory: true };
+}
+
+/** Where a `.trial` child leaves its result for the parent: a file next to the history, or a memfd for a history in memory. */
+export function trialSlot(h: HistoryFile): { path: string; dispose(): void } {
+  if (h.memory) {
+    const fd = memfd("bun-snapshot-repl-trial");
+    return { path: `/proc/self/fd/${fd}`, dispose: () => close(fd) };
+  }
+  const path = `${h.path}.trial-${process.pid}`;
+  rmSync(path, { force: true });
+  return { path, dispose: () => rmSync(path, { force: true }) };
 }
 
 /**

@@ -5,7 +5,9 @@
 // history file, and shows its own prompt again. With --undo every input runs in a new snapshot,
 // so `.undo` (a revert) gives back the state from before the input. Started snapshot-safe by
 // main.ts (ensureSafe) before this module is loaded.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// startSnapshotRepl runs the same REPL over any streams: runRepl on stdin/stdout, an attach
+// session (src/attach.ts) over its connection, in the attached copy, from depth 1.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Recoverable, start, type REPLServer } from "node:repl";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,11 +15,11 @@ import { inspect } from "node:util";
 import { isNativeError } from "node:util/types";
 import vm from "node:vm";
 import { SnapshotError } from "../errors.ts";
-import { type Fork } from "../fork.ts";
+import { type Fork, type SnapshotOptions } from "../fork.ts";
 import type { Outcome } from "../outcome.ts";
 import { commit, depth, fork, revert, revertTo, snapshots } from "../snapshot.ts";
 import { describeStatus } from "../status.ts";
-import { appendHistory, closeHistory, openHistory, readHistory, type HistoryFile } from "./repl-history.ts";
+import { appendHistory, closeHistory, memoryHistory, openHistory, readHistory, trialSlot, type HistoryFile } from "./repl-history.ts";
 
 /** With --undo, how deep the snapshots of inputs go; past it inputs run without a new one. */
 export const UNDO_CAP = 50;
@@ -93,10 +95,43 @@ type Repl = REPLServer & {
 type EvalCallback = (err: Error | null, result?: unknown) => void;
 type Eval = (code: string, context: vm.Context, file: string, cb: EvalCallback) => void;
 
+/** A snapshot REPL over a pair of streams (startSnapshotRepl). */
+export interface SnapshotReplOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  /** Whether the other end is a terminal (line editing, keys, raw bytes such as Ctrl+C = 0x03). */
+  terminal: boolean;
+  /** Values put in scope (live: read through on each use; an assignment shadows one). */
+  context?: Record<string, unknown>;
+  /** A name for the `context` object itself in scope (e.g. "$module"). */
+  contextName?: string;
+  /** Evaluate in this process's global object (the app's globals in scope) instead of a new context. */
+  useGlobal?: boolean;
+  /** Where the history lives across snapshots (default: in memory, this session only). */
+  history?: HistoryFile;
+  /** The prompt for a depth and label (default promptFor: `snap> `, `snap[2:label]> `). */
+  prompt?: (depth: number, label?: string) => string;
+  /** Each input that runs code runs in a new snapshot (`.undo`). */
+  undo?: boolean;
+  /** The deepest snapshot undo takes (default UNDO_CAP). */
+  undoCap?: number;
+  /** Options of every snapshot the commands take (e.g. `{ foreground: false }` off the terminal). */
+  forkOptions?: SnapshotOptions;
+  /** Why a snapshot cannot be taken now (e.g. output still being sent), or undefined. */
+  forkBlocker?: () => string | undefined;
+  /** How `.snaps` names the rows above the session's first depth (default: depth 0 "(original)", "start"). */
+  describeAbove?: (depth: number, label?: string) => { label: string; where: string };
+  /** The session is over (.exit, Ctrl+D, end of input at the first depth): ends the process. */
+  onEnd: (code: number) => void;
+}
+
 // The one session of this process (a child holds its own copy, as of its fork).
 interface Session {
   r: Repl;
   o: ReplOptions;
+  so: SnapshotReplOptions;
+  /** The depth the session started at (0 for `bun-snapshot repl`, 1 in an attach session): it cannot be left, only ended. */
+  top: number;
   history: HistoryFile;
   /** Inputs read so far (lines at the prompt), in this line of snapshots. */
   inputs: number;
@@ -136,11 +171,11 @@ export function promptFor(d: number, label?: string): string {
   return `snap[${d}${label ? ":" + short(label, 24) : ""}]> `;
 }
 
-// This process's prompt.
+// This process's prompt (the label of the session's first depth is left out: it is not one the user gave).
 function currentPrompt(): string {
   const d = depth();
   const w = s.where[d];
-  return promptFor(d, w?.auto ? undefined : snapshots()[d]?.label);
+  return (s.so.prompt ?? promptFor)(d, w?.auto || d <= s.top ? undefined : snapshots()[d]?.label);
 }
 
 // A duration in words: 0.4s, 12s, 3m05s, 1h02m.
@@ -162,8 +197,9 @@ function describeSnapshot(d: number, label?: string): string {
 export function snapsTable(now = Date.now()): string {
   const rows = snapshots().map((i) => {
     const w = s.where[i.depth];
-    const where = i.depth === 0 ? "start" : w ? `input ${w.input}: ${short(w.text, 50)}` : "?";
-    const label = i.depth === 0 ? "(original)" : i.label !== undefined ? short(i.label, 30) : "-";
+    const above = i.depth === 0 || i.depth < s.top || (i.depth === s.top && !w) ? (s.so.describeAbove ?? defaultAbove)(i.depth, i.label) : undefined;
+    const where = above ? above.where : w ? `input ${w.input}: ${short(w.text, 50)}` : "?";
+    const label = above ? above.label : i.label !== undefined ? short(i.label, 30) : "-";
     return [String(i.depth), String(i.pid), label, age(now - i.takenAt), where];
   });
   const head = ["depth", "pid", "label", "age", "taken at"];
@@ -174,10 +210,20 @@ export function snapsTable(now = Date.now()): string {
   return lines.join("\n");
 }
 
+// `.snaps` for the depths before the session: depth 0 is the original.
+function defaultAbove(d: number, label?: string): { label: string; where: string } {
+  return d === 0 ? { label: "(original)", where: "start" } : { label: label ?? "-", where: "before the session" };
+}
+
 // Forks for a command; a SnapshotError (EBUSY, EUNSAFE, ...) is told and gives undefined.
 function tryFork(label: string | undefined): Fork | undefined {
+  const blocked = s.so.forkBlocker?.();
+  if (blocked) {
+    say(`(no snapshot: ${blocked})`);
+    return undefined;
+  }
   try {
-    return fork(label === undefined ? {} : { label });
+    return fork({ ...s.so.forkOptions, ...(label === undefined ? {} : { label }) });
   } catch (e) {
     if (!(e instanceof SnapshotError)) throw e;
     say(`(no snapshot: ${e.message})`);
@@ -199,7 +245,8 @@ function resumed(): void {
   // Keys of the chunk the child already read (a paste) must not run a second time here.
   s.discarding = true;
   queueMicrotask(() => (s.discarding = false));
-  if (r.terminal && process.stdin.isTTY) {
+  // Only the real terminal has a mode to restore (a socket's client keeps its own raw mode).
+  if (r.terminal && (r.input as unknown) === process.stdin && process.stdin.isTTY) {
     try {
       process.stdin.setRawMode(true);
     } catch {}
@@ -218,10 +265,34 @@ function leave(): never {
   return revert(0);
 }
 
-// Ends the whole session from any depth: a child commits first, so that its ancestors end too.
+// Ends the whole local session from any depth: a child commits first, so that its ancestors end too.
 function endSession(code = 0): never {
   if (depth() > 0 && !s.committed) commit();
   process.exit(code);
+}
+
+// What a command that reverts says at the session's first depth.
+function atTop(): string {
+  return s.top === 0 ? "(at depth 0, the original: no snapshot to go back from)" : `(at depth ${s.top}, where this session started: no snapshot to go back from; .exit ends the session)`;
+}
+
+// Why this line cannot be committed, or undefined: a detached snapshot in the chain (an attach
+// session's copy) has no parent waiting to be replaced, so neither it nor any snapshot under it
+// can be kept (the library refuses commit() in the detached one itself with EINVAL).
+function commitBlocker(): string | undefined {
+  const d = depth();
+  if (d === 0) return "(at depth 0, the original: nothing to commit)";
+  if (snapshots()[d]!.detached) {
+    try {
+      commit();
+    } catch (e) {
+      if (!(e instanceof SnapshotError)) throw e;
+      return `(no commit: ${e.message})`;
+    }
+  }
+  const detached = snapshots().find((i) => i.detached && i.depth < d);
+  if (detached) return `(no commit: snapshot ${detached.depth}${detached.label ? ` "${detached.label}"` : ""} above this one is detached, so there is no line of waiting parents to keep; .back or .to reverts instead)`;
+  return undefined;
 }
 
 // Whether code is a complete program (it compiles as a script or, for top-level await, as an
@@ -271,12 +342,14 @@ function trialCommand(expr: string): void {
     say("(.trial needs an expression, e.g. .trial db.size)");
     return r.displayPrompt();
   }
-  const file = `${s.history.path}.trial-${process.pid}`;
-  rmSync(file, { force: true });
+  const slot = trialSlot(s.history);
   const f = tryFork("trial");
-  if (!f) return r.displayPrompt();
+  if (!f) {
+    slot.dispose();
+    return r.displayPrompt();
+  }
   if (f.role === "child") {
-    s.trialFile = file;
+    s.trialFile = slot.path;
     // One line: the error's name and message (node:repl's stack frames say nothing here).
     // (An error from the REPL's context is not an instance of this realm's Error.)
     const failed = (err: unknown) => trialDone(false, `Uncaught ${isNativeError(err) ? `${err.name}: ${err.message.split("\n")[0]}` : inspect(err)}`);
@@ -292,9 +365,9 @@ function trialCommand(expr: string): void {
   resumed();
   let result: { ok: boolean; text: string } | undefined;
   try {
-    result = JSON.parse(readFileSync(file, "utf8"));
+    result = JSON.parse(readFileSync(slot.path, "utf8"));
   } catch {}
-  rmSync(file, { force: true });
+  slot.dispose();
   if (result) say(result.text + (result.ok ? "" : "  (in the trial; nothing changed here)"));
   else say(`(the trial ended with ${describeStatus(f.outcome.status)} before giving a value; nothing changed here)`);
   r.displayPrompt();
@@ -306,8 +379,8 @@ function trialDone(ok: boolean, text: string): never {
   return revert(0);
 }
 
-// Puts the module's exports on the REPL's context as live bindings (an assignment shadows one).
-function exposeModule(context: vm.Context, ns: Record<string, unknown>): void {
+// Puts the values (a module's exports) on the REPL's context as live bindings (an assignment shadows one).
+function exposeValues(context: vm.Context, ns: Record<string, unknown>, nsName?: string): void {
   const names = Object.keys(ns).filter((n) => n !== "default");
   for (const name of names) {
     Object.defineProperty(context, name, {
@@ -317,7 +390,7 @@ function exposeModule(context: vm.Context, ns: Record<string, unknown>): void {
       set: (v) => Object.defineProperty(context, name, { value: v, writable: true, configurable: true, enumerable: true }),
     });
   }
-  Object.defineProperty(context, "$module", { value: ns, writable: true, configurable: true, enumerable: false });
+  if (nsName) Object.defineProperty(context, nsName, { value: ns, writable: true, configurable: true, enumerable: false });
 }
 
 // The `.snap`, `.back`, `.to`, `.commit`, `.snaps`, `.trial` (and with --undo `.undo`) commands.
@@ -340,29 +413,30 @@ function defineCommands(r: Repl): void {
   r.defineCommand("back", {
     help: "Revert this snapshot: the state before it comes back",
     action() {
-      if (depth() === 0) {
-        say("(at depth 0, the original: no snapshot to go back from)");
+      if (depth() <= s.top) {
+        say(atTop());
         return r.displayPrompt();
       }
       leave();
     },
   });
   r.defineCommand("to", {
-    help: "Revert to depth N (0 = the original): .to N",
+    help: s.top === 0 ? "Revert to depth N (0 = the original): .to N" : `Revert to depth N (${s.top} = the attached copy; the live process cannot be reached): .to N`,
     action(arg: string) {
       const d = depth();
       const n = /^\d+$/.test(arg.trim()) ? Number(arg.trim()) : NaN;
-      if (!(n < d)) {
-        say(d === 0 ? "(at depth 0, the original: no snapshot to go back from)" : `(.to takes a depth from 0 to ${d - 1}; this is depth ${d})`);
-        return r.displayPrompt();
-      }
-      revertTo(n);
+      if (d <= s.top) say(atTop());
+      else if (n < s.top) say(`(.to ${n}: depth ${n} is the live process, which this attach session cannot revert to; .to takes a depth from ${s.top} to ${d - 1})`);
+      else if (!(n < d)) say(`(.to takes a depth from ${s.top} to ${d - 1}; this is depth ${d})`);
+      else revertTo(n);
+      r.displayPrompt();
     },
   });
   r.defineCommand("commit", {
     help: "Keep this line: when it ends, the whole session ends with its status",
     action() {
-      if (depth() === 0) say("(at depth 0, the original: nothing to commit)");
+      const blocked = s.committed ? undefined : commitBlocker();
+      if (blocked) say(blocked);
       else if (!s.committed) {
         commit();
         s.committed = true;
@@ -383,9 +457,9 @@ function defineCommands(r: Repl): void {
     action: trialCommand,
   });
   r.defineCommand("exit", {
-    help: s.o.undo ? "End the session" : "Revert this snapshot (like .back); at depth 0 exit the REPL",
+    help: s.o.undo ? "End the session" : `Revert this snapshot (like .back); at depth ${s.top} end the session`,
     action() {
-      if (depth() > 0 && !s.o.undo) leave();
+      if (depth() > s.top && !s.o.undo) leave();
       r.close();
     },
   });
@@ -393,7 +467,7 @@ function defineCommands(r: Repl): void {
     r.defineCommand("undo", {
       help: "Take back the last input, state and all",
       action() {
-        if (depth() === 0) {
+        if (depth() <= s.top) {
           say("(nothing to undo)");
           return r.displayPrompt();
         }
@@ -418,7 +492,7 @@ function wrapKeys(r: Repl, buffered: () => boolean): void {
     }
     if (s.discarding) return;
     const idle = r.line === "" && !buffered() && !s.busy;
-    if (idle && depth() > 0 && key.ctrl && !s.o.undo) {
+    if (idle && depth() > s.top && key.ctrl && !s.o.undo) {
       if (key.name === "d") {
         say("");
         leave();
@@ -462,18 +536,56 @@ export async function runRepl(args: string[]): Promise<number> {
     const names = Object.keys(ns).filter((n) => n !== "default");
     process.stdout.write(`Loaded ${o.module}: ${names.length ? names.join(", ") : "no named exports"} (the namespace is $module)\n`);
   }
+  startSnapshotRepl({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: Boolean(process.stdout.isTTY),
+    context: ns,
+    contextName: ns ? "$module" : undefined,
+    history,
+    undo: o.undo,
+    undoCap: o.undoCap,
+    onEnd: endSession,
+  });
+  return 0;
+}
+
+/**
+ * Starts the snapshot REPL on `input`/`output` in this process (one per process: a snapshot child
+ * carries it on). The session's first depth is this process's depth: `.back`, `.to` and Ctrl+D
+ * never go above it, and `.exit` or Ctrl+D there calls `onEnd`. On a stream that is not the
+ * real terminal Ctrl+C is a byte the line editor handles (it cancels the line); it cannot
+ * interrupt running code there.
+ */
+export function startSnapshotRepl(so: SnapshotReplOptions): REPLServer {
+  const o: ReplOptions = { undo: so.undo ?? false, undoCap: so.undoCap ?? UNDO_CAP };
+  const onTty = (so.input as unknown) === process.stdin && process.stdin.isTTY === true;
+  const history = so.history ?? memoryHistory();
+  const top = depth();
+  const promptOf = so.prompt ?? promptFor;
   // historySize is readline's option (node:repl passes it on); its own type leaves it out.
-  // breakEvalOnSigint: Ctrl+C interrupts a running input or a pending top-level await.
+  // breakEvalOnSigint: Ctrl+C interrupts a running input or a pending top-level await; it works
+  // through SIGINT, so only on the real terminal (over a socket Ctrl+C is a byte no busy loop reads).
   // preview: off. It evaluates through an inspector session whose answers can come after the
   // line was entered (seen after a snapshot ended: a stray blank line), and shows nothing in Bun 1.4.
-  const r = start({ prompt: promptFor(0), historySize: 1000, breakEvalOnSigint: true, preview: false } as Parameters<typeof start>[0]) as Repl;
+  const r = start({
+    prompt: promptOf(top),
+    input: so.input,
+    output: so.output,
+    terminal: so.terminal,
+    useGlobal: so.useGlobal ?? false,
+    historySize: 1000,
+    breakEvalOnSigint: onTty,
+    preview: false,
+  } as Parameters<typeof start>[0]) as Repl;
   const bufferedSym = Object.getOwnPropertySymbols(r).find((x) => x.description === "bufferedCommand");
   const buffered = () => bufferedSym !== undefined && Boolean((r as unknown as Record<symbol, string>)[bufferedSym]);
-  s = { r, o, history, inputs: 0, lastLine: "", where: [], evalInner: r.eval as Eval, capTold: false, discarding: false, committed: false, busy: false };
+  s = { r, o, so, top, history, inputs: 0, lastLine: "", where: [], evalInner: r.eval as Eval, capTold: false, discarding: false, committed: false, busy: false };
   r.history = readHistory(history, r.historySize);
-  if (ns) {
-    exposeModule(r.context, ns);
-    r.on("reset", (context: vm.Context) => exposeModule(context, ns));
+  const values = so.context;
+  if (values) {
+    exposeValues(r.context, values, so.contextName);
+    r.on("reset", (context: vm.Context) => exposeValues(context, values, so.contextName));
   }
   // First of the "line" listeners, so that the line is in the history file before any fork.
   r.prependListener("line", (line: string) => {
@@ -501,8 +613,8 @@ export async function runRepl(args: string[]): Promise<number> {
   wrapKeys(r, buffered);
   // The REPL closed (.exit, Ctrl+D, Ctrl+C twice, end of input).
   r.on("exit", () => {
-    if (depth() > 0 && !o.undo) leave();
-    endSession(0);
+    if (depth() > s.top && !o.undo) leave();
+    s.so.onEnd(0);
   });
-  return 0;
+  return r;
 }
