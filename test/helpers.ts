@@ -53,6 +53,23 @@ export function killTree(pid: number): void {
   }
 }
 
+/**
+ * Before a hung scenario is killed: where each of its processes waits (gdb, when installed),
+ * printed on stderr, so that a hang in CI leaves its backtraces in the log.
+ */
+export function dumpStacks(pid: number): void {
+  if (!Bun.which("gdb")) return;
+  for (const p of [pid, ...descendants(pid)]) {
+    const r = Bun.spawnSync(["gdb", "-p", String(p), "-batch", "-ex", "thread apply all bt 16"], { stdout: "pipe", stderr: "ignore", timeout: 15_000 });
+    const frames = r.stdout.toString().split("\n").filter((l) => /^(Thread|#)/.test(l));
+    let comm = "";
+    try {
+      comm = readFileSync(`/proc/${p}/comm`, "latin1").trim();
+    } catch {}
+    console.error(`--- hung process ${p} (${comm}):\n${frames.join("\n")}`);
+  }
+}
+
 /** Options of runFixture. */
 export interface RunOptions {
   /** Extra environment; SAFE_ENV is included unless `safe: false`. */
@@ -80,6 +97,7 @@ export async function runFixture(name: string, args: string[] = [], o: RunOption
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
+    dumpStacks(proc.pid);
     killTree(proc.pid);
   }, o.timeoutMs ?? 20_000);
   const [stdout, stderr] = await Promise.all([

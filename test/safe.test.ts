@@ -77,6 +77,8 @@ describe("refusal", () => {
 
   test("{ unsafe: true } takes the risk and forks anyway", async () => {
     const r = await runFixture("safe-check.ts", ["--unsafe"], { safe: false });
-    expect(lines(r.stdout)[2]).toBe("snapshot ok 9");
+    // Usually the child answers; sometimes it hangs on a JSC thread it lacks (the risk), and the
+    // time limit ends it. Either way it was forked, not refused.
+    expect(lines(r.stdout)[2]).toMatch(/^forked true (value 9|child ended by SIGKILL)$/);
   });
 });
