@@ -37,7 +37,8 @@ export class SnapshotError extends Error {
 const SAFE_WAYS =
   "start it snapshot-safe: `bunx bun-snapshot run app.ts`, or `bun --preload bun-snapshot/safe app.ts` " +
   '(or `preload = ["bun-snapshot/safe"]` in bunfig.toml, which covers `bun run` and `bun --interactive` too), or set ' +
-  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment (the way for `bun repl`)";
+  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment (the way for `bun repl`; " +
+  "add BUN_JSC_useWarmUpMarkedBlocks=0 on Bun 1.4 and later)";
 
 /** Every message, by situation; tests assert these whole. */
 export const messages = {

@@ -3,11 +3,17 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** The environment that makes a process snapshot-safe (see src/safe.ts). */
+/**
+ * The environment the library's entry points start a process with (src/safe.ts): the three
+ * switches of the contract, and the block warm-up thread off. With the three alone a child
+ * rarely hangs (seen in full-suite runs: the warm-up thread waking for its idle timeout at the
+ * fork, a WTF lock then held forever in the child).
+ */
 export const SAFE_ENV = {
   BUN_JSC_useConcurrentJIT: "0",
   BUN_JSC_useConcurrentGC: "0",
   BUN_JSC_numberOfGCMarkers: "1",
+  BUN_JSC_useWarmUpMarkedBlocks: "0",
 };
 
 export const FIXTURES = join(import.meta.dir, "fixtures");

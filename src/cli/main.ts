@@ -25,7 +25,8 @@ Usage:
 Other ways to start a process snapshot-safe:
   bun --preload bun-snapshot/safe app.ts
   bunfig.toml: preload = ["bun-snapshot/safe"]   (covers bun run and bun --interactive)
-  BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 bun repl
+  BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 \\
+  BUN_JSC_useWarmUpMarkedBlocks=0 bun repl          (the last one where Bun 1.4+ knows it)
 `;
 
 // Runs the subcommand named by argv; returns the exit code for the ones that return.
