@@ -470,7 +470,7 @@ function printTable(results: Result[]): void {
   log(`  C fork med:   fork()+waitpid() of bench/cfork.c (${cHow}) holding the same RSS, child _exit(0)`);
   log("  JS heap:      bun:jsc heapStats() heapSize + extraMemorySize (typed array stores), MiB");
   log("  raw FFI fork: the same fork+_exit+waitpid from this Bun process through src/libc.ts, no protocol");
-  log("  makeForkable: its second call (nothing new to advise), i.e. the per-snapshot preparation;");
+  log("  makeForkable: one call (every mapping advised), i.e. the per-snapshot preparation;");
   log("                read maps: readFileSync('/proc/self/maps') alone, part of makeForkable");
 }
 

@@ -3,17 +3,15 @@
 import { readFileSync } from "node:fs";
 import { madvise, MADV_DOFORK } from "./libc.ts";
 
-// Ranges already advised. A VMA keeps the flag, so only new ranges need a call; when the kernel
-// merges or splits VMAs the new ranges are advised once more, which is harmless.
-const advised = new Set<string>();
-
 // Kernel-provided mappings that are never copied on fork or refuse the advice.
 const SPECIAL = /\[(vvar|vvar_vclock|vdso|vsyscall)\]/;
 
 /**
- * Clears MADV_DONTFORK on every mapping not advised before (a cheap read of /proc/self/maps
- * rather than /proc/self/smaps, which costs tens of ms on a large heap). Returns how many
- * ranges were advised this time.
+ * Clears MADV_DONTFORK on every mapping (a cheap read of /proc/self/maps rather than
+ * /proc/self/smaps, which costs tens of ms on a large heap); for a range that already forks the
+ * kernel only looks at its flags. Every range, every time, rather than the new ones: a range
+ * released and reserved again at the same addresses would look unchanged in /proc/self/maps.
+ * Returns how many ranges were advised.
  */
 export function makeForkable(): number {
   const maps = readFileSync("/proc/self/maps", "latin1");
@@ -24,16 +22,11 @@ export function makeForkable(): number {
     if (end === -1) end = maps.length;
     const dash = maps.indexOf("-", start);
     const space = maps.indexOf(" ", dash);
-    const key = maps.slice(start, space);
-    if (dash > start && space > dash && !advised.has(key)) {
-      const line = maps.slice(start, end);
-      if (!SPECIAL.test(line)) {
-        const lo = parseInt(maps.slice(start, dash), 16);
-        const hi = parseInt(maps.slice(dash + 1, space), 16);
-        madvise(lo, hi - lo, MADV_DOFORK);
-        count++;
-      }
-      advised.add(key);
+    if (dash > start && space > dash && !SPECIAL.test(maps.slice(start, end))) {
+      const lo = parseInt(maps.slice(start, dash), 16);
+      const hi = parseInt(maps.slice(dash + 1, space), 16);
+      madvise(lo, hi - lo, MADV_DOFORK);
+      count++;
     }
     start = end + 1;
   }
