@@ -138,7 +138,7 @@ function session(s: Bun.Socket<Conn>, req: AttachRequest, rest: string): void {
     return;
   }
   if (f.role === "parent") {
-    // The descriptor now holds a dead socket, so closing it here cannot touch the copy's connection.
+    // The descriptor then holds a dead socket, so closing it cannot touch the copy's connection.
     letGo(fd);
     s.terminate();
     return;

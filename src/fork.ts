@@ -2,7 +2,7 @@
 // child setup | parent wait -> outcome -> act on what the child said (commit, revertTo).
 import { openChannel, receive, sendCommit, sendRevertTo, type Message } from "./channel.ts";
 import { endAs, installExitHooks } from "./child/exit.ts";
-import { isolate, type IsolationOptions } from "./child/isolate.ts";
+import { isolate, registrationsOf, type IsolationOptions } from "./child/isolate.ts";
 import { fixIdentity, prepareRuntime, repairRuntime, type RuntimePrep } from "./child/runtime.ts";
 import { messages, SnapshotError } from "./errors.ts";
 import { assertSupported, close, fork as cFork, getpid, getppid, kill, pipe, setParentDeathSignal, SIGKILL } from "./libc.ts";
@@ -127,6 +127,9 @@ function forkNow(undo: () => void): number {
 // `keep` are descriptors the child keeps as they are (an attach connection).
 function forkDetached(o: SnapshotOptions, info: Omit<SnapshotInfo, "pid">, keep: number[]): ChildSide | DetachedChild {
   const prep = prepareRuntime();
+  // The parent hands kept connections over and drops its own watch of them once forked; the
+  // child must register them in its own epoll whatever the shared instance says by then.
+  state().registrationsAtFork = keep.length ? registrationsOf(keep) : undefined;
   const [exitRead, exitWrite] = pipe();
   const t0 = performance.now();
   const pid = forkNow(() => {

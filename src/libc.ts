@@ -1,6 +1,6 @@
 // The only file that touches bun:ffi: the C library (glibc or musl), errno, and constants.
 import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { messages, SnapshotError, syscallError } from "./errors.ts";
 
 const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
@@ -303,6 +303,11 @@ export function epollAdd(epfd: number, fd: number, events: number, data: bigint)
   return fdl().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, evBuf) === -1 ? errno() : 0;
 }
 
+/** epoll_ctl(DEL) of `fd`; returns the errno (0 on success, ENOENT when it was not registered). */
+export function epollDel(epfd: number, fd: number): number {
+  return fdl().epoll_ctl(epfd, 2 /* EPOLL_CTL_DEL */, fd, evBuf) === -1 ? errno() : 0;
+}
+
 /** eventfd(2) with an initial count and flags (EFD_NONBLOCK, EFD_CLOEXEC, EFD_SEMAPHORE). */
 export function eventfd(count: number, flags: number): number {
   return check("eventfd", fdl().eventfd(count, flags));
@@ -373,9 +378,18 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
   return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
 }
 
-/** Replaces `fd` with a socket whose peer is gone: this process lets go of the connection
- * without shutting it down for another process that shares it. */
+/**
+ * Replaces `fd` with a socket whose peer is gone: this process lets go of the connection without
+ * shutting it down for another process that shares it. Its registrations in this process's epoll
+ * instances go first: they belong to the connection, not to the number, and would go on reporting
+ * the other process's traffic to a socket object this process is about to free.
+ */
 export function letGo(fd: number): void {
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`) === "anon_inode:[eventpoll]") epollDel(Number(name), fd);
+    } catch {}
+  }
   const [a, b] = socketPair();
   close(b);
   dup3(a, fd, O_CLOEXEC);

@@ -34,6 +34,8 @@ export interface State {
   lastOutcome?: Outcome;
   /** Descriptors every later snapshot child keeps as they are (an attach session's connection). */
   keepFds: Set<number>;
+  /** Epoll registrations of kept descriptors, read by the parent just before the fork. */
+  registrationsAtFork?: { epfd: number; tfd: number; events: string; data: string }[];
 }
 
 const KEY = Symbol.for("bun-snapshot.state.v1");

@@ -7,6 +7,7 @@
 // instance is rebuilt from its registrations (/proc/self/fdinfo), so that the new instance
 // watches the child's objects, never the parent's.
 import { fstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { state } from "../lineage.ts";
 import {
   close,
   dup3,
@@ -183,6 +184,7 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
     }
   }
   for (const fd of [deadSocket, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
+  delete state().registrationsAtFork;
   if (r.databases.length) protectDatabases();
   lastReport = r;
   return r;
@@ -230,7 +232,10 @@ function deadPipeEnd(writeEnd: boolean): number {
 function rebuildEpoll(fd: number, info: string, flags: number): number {
   const fresh = epollCreate();
   let n = 0;
-  for (const m of info.matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm)) {
+  // Registrations seen by the parent before the fork come too: the parent may have removed them
+  // from this (still shared) instance since (an attach connection it handed over).
+  const before = (state().registrationsAtFork ?? []).filter((r) => r.epfd === fd).map((r) => `tfd: ${r.tfd} events: ${r.events} data: ${r.data}`);
+  for (const m of [info, ...before].join("\n").matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm)) {
     const tfd = Number(m[1]);
     const events = parseInt(m[2]!, 16);
     const data = BigInt(`0x${m[3]}`);
@@ -240,6 +245,27 @@ function rebuildEpoll(fd: number, info: string, flags: number): number {
   }
   replace(fd, fresh, flags);
   return n;
+}
+
+/** A registration of an epoll instance, as /proc/self/fdinfo shows it (events and data in hex). */
+export interface Registration {
+  epfd: number;
+  tfd: number;
+  events: string;
+  data: string;
+}
+
+/** In the parent, before a fork: the registrations of `fds` in this process's epoll instances. */
+export function registrationsOf(fds: number[]): Registration[] {
+  const out: Registration[] = [];
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`) !== "anon_inode:[eventpoll]") continue;
+      for (const m of fdinfo(Number(name)).matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm))
+        if (fds.includes(Number(m[1]))) out.push({ epfd: Number(name), tfd: Number(m[1]), events: m[2]!, data: m[3]! });
+    } catch {}
+  }
+  return out;
 }
 
 // Whether the file open at `fd` starts with the SQLite header.
