@@ -113,11 +113,13 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
   // Every inherited descriptor is listed, with its type, before anything is created, so that the
   // descriptors made here (and the directory handle of the listing) are never taken for them.
   const inherited: { fd: number; type: number }[] = [];
+  const inodeAtFork = new Map<number, number>();
   for (const name of readdirSync("/proc/self/fd")) {
     const fd = Number(name);
     if (skip.has(fd)) continue;
     try {
       const st = fstatSync(fd);
+      inodeAtFork.set(fd, Number(st.ino));
       if (stdio.has(`${st.dev}:${st.ino}`)) r.kept.push(fd);
       else inherited.push({ fd, type: st.mode & S_IFMT });
     } catch {} // the directory handle of the listing itself, already closed
@@ -177,7 +179,7 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
   }
   for (const ep of epolls) {
     try {
-      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags);
+      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork);
       r.epolls++;
     } catch (e) {
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
@@ -229,22 +231,37 @@ function deadPipeEnd(writeEnd: boolean): number {
 }
 
 // A new epoll instance with the same registrations as the one at `fd`, put in its place.
-function rebuildEpoll(fd: number, info: string, flags: number): number {
+// A registration stays only if its number named, at the fork, the file it was made for (the
+// `ino` of its fdinfo line): a registration outlives a close while another descriptor shares the
+// file, and its number may name another file since; re-made, it would report events of that
+// file to an object freed long ago (seen: a snapshot's child crashed in its first turn of the
+// event loop).
+function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>): number {
   const fresh = epollCreate();
   let n = 0;
   // Registrations seen by the parent before the fork come too: the parent may have removed them
   // from this (still shared) instance since (an attach connection it handed over).
   const before = (state().registrationsAtFork ?? []).filter((r) => r.epfd === fd).map((r) => `tfd: ${r.tfd} events: ${r.events} data: ${r.data}`);
-  for (const m of [info, ...before].join("\n").matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm)) {
+  for (const m of [info, ...before].join("\n").matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)(?:.*?ino:([0-9a-f]+))?/gm)) {
     const tfd = Number(m[1]);
     const events = parseInt(m[2]!, 16);
     const data = BigInt(`0x${m[3]}`);
+    if (m[4] !== undefined && parseInt(m[4], 16) !== (inodeAtFork.get(tfd) ?? currentInode(tfd))) continue;
     let err = epollAdd(fresh, tfd, events, data);
     if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, tfd, events & ~EPOLLEXCLUSIVE, data);
     if (err === 0) n++;
   }
   replace(fd, fresh, flags);
   return n;
+}
+
+// The inode a descriptor names now, or -1.
+function currentInode(fd: number): number {
+  try {
+    return Number(fstatSync(fd).ino);
+  } catch {
+    return -1;
+  }
 }
 
 /** A registration of an epoll instance, as /proc/self/fdinfo shows it (events and data in hex). */
