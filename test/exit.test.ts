@@ -4,16 +4,10 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lines, runFixture, type Run } from "./helpers.ts";
+import { ended, lines, runFixture, type Run } from "./helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
-
-// The fixture ran to its end without a hang, with this exit code.
-function ended(run: Run, exitCode: number | null, signal: string | null = null): void {
-  expect(run.timedOut).toBe(false);
-  expect({ exitCode: run.exitCode, signal: run.signal }).toEqual({ exitCode, signal });
-}
 
 describe("exit codes", () => {
   test("a child ending with each code 0..255 (process.exit for even, revert for odd)", async () => {

@@ -1,5 +1,6 @@
 // Running fork scenarios as subprocesses: each fixture runs in a fresh `bun` process under a
 // time limit, so a hang becomes a failing test; the whole process tree is killed on timeout.
+import { expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -113,6 +114,12 @@ export async function runFixture(name: string, args: string[] = [], o: RunOption
   await proc.exited;
   clearTimeout(timer);
   return { exitCode: proc.signalCode ? null : proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode), stdout, stderr, timedOut };
+}
+
+/** The fixture ran to its end without a hang, with this exit code (default 0) or signal. */
+export function ended(run: Run, exitCode: number | null = 0, signal: string | null = null): void {
+  expect(run.timedOut).toBe(false);
+  expect({ exitCode: run.exitCode, signal: run.signal }).toEqual({ exitCode, signal });
 }
 
 /** Parses the lines a fixture printed as `key value...` into a map of first word to the rest. */

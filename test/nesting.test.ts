@@ -1,16 +1,10 @@
 // Nested snapshots: identity (pid, ppid, depth), the lineage of snapshots(), unwinding with
 // revert/revertTo, commit through the whole line, misuse errors, and rootOnly().
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { lines, runFixture, type Run } from "./helpers.ts";
+import { ended, lines, runFixture, type Run } from "./helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
-
-// The fixture ran to its end without a hang, with this exit code or signal.
-function ended(run: Run, exitCode: number | null, signal: string | null = null): void {
-  expect(run.timedOut).toBe(false);
-  expect({ exitCode: run.exitCode, signal: run.signal }).toEqual({ exitCode, signal });
-}
 
 describe("identity", () => {
   test("pid, ppid, parentPid, depth() and inSnapshot() at depths 0, 1, 2", async () => {

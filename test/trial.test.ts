@@ -3,16 +3,10 @@
 // from, throws, crashes, uncloneable values, timeoutMs, invalid arguments, many trials, nesting.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { messages } from "../src/errors.ts";
-import { lines, runFixture, type Run } from "./helpers.ts";
+import { ended, lines, runFixture, type Run } from "./helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
-
-// The fixture ran to its end without a hang, with exit code 0.
-function ended(run: Run): void {
-  expect(run.timedOut).toBe(false);
-  expect({ exitCode: run.exitCode, signal: run.signal }).toEqual({ exitCode: 0, signal: null });
-}
 
 const noValue = (how: string) => messages.trialNoValue(how);
 
