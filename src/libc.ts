@@ -272,6 +272,9 @@ const FD_SYMBOLS = {
   pipe2: { args: [P, i32], returns: i32 },
   getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
   fcntl: { args: [i32, i32, i64], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
 } as const;
 let fdLib: ReturnType<typeof dlopen<typeof FD_SYMBOLS>>["symbols"] | undefined;
 
@@ -361,6 +364,18 @@ export function socketPair(): [number, number] {
   const sv = new Int32Array(2);
   check("socketpair", fdl().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv));
   return [sv[0]!, sv[1]!];
+}
+
+/**
+ * A listening AF_UNIX socket on an address nobody knows (autobound, abstract): it never becomes
+ * readable, so an event loop that watches it never wakes for it.
+ */
+export function quietListener(): number {
+  const fd = check("socket", fdl().socket(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0));
+  // An address of just the family: the kernel picks an abstract name (autobind).
+  check("bind", fdl().bind(fd, new Uint16Array([1 /* AF_UNIX */]), 2));
+  check("listen", fdl().listen(fd, 1));
+  return fd;
 }
 
 /** A pipe (close-on-exec): [read end, write end]. */

@@ -20,6 +20,7 @@ import {
   offset,
   open,
   pipe,
+  quietListener,
   readAt,
   seek,
   socketPair,
@@ -99,6 +100,7 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
   const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
+  let quiet = -1;
   let deadReadEnd = -1;
   let deadWriteEnd = -1;
   const skip = new Set([0, 1, 2, ...keep]);
@@ -151,8 +153,10 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
         what = "socket";
         if (isListening(fd)) {
           if (o.listeners !== "closed") continue;
-          if (deadSocket < 0) deadSocket = deadSocketEnd();
-          dup3(deadSocket, fd, flags & O_CLOEXEC);
+          // A listener nobody can reach, not a dead connection: a dead one is always readable,
+          // and the loop would spin on accept() failing (seen: an attached copy at 100% CPU).
+          if (quiet < 0) quiet = quietListener();
+          dup3(quiet, fd, flags & O_CLOEXEC);
           r.listenersClosed++;
         } else if (o.connections !== "shared") {
           if (deadSocket < 0) deadSocket = deadSocketEnd();
@@ -185,7 +189,7 @@ export function isolate(o: IsolationOptions = {}, keep: number[] = []): Isolatio
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
     }
   }
-  for (const fd of [deadSocket, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
+  for (const fd of [deadSocket, quiet, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
   delete state().registrationsAtFork;
   if (r.databases.length) protectDatabases();
   lastReport = r;
