@@ -19,11 +19,6 @@ type Shim = {
 let shim: Shim | undefined;
 let shimError: string | undefined;
 
-/** Why signals cannot be forwarded in this process (the C handler did not compile), if so. */
-export function forwardingUnavailable(): string | undefined {
-  return shimError;
-}
-
 // Compiles src/forward.c once per process (TinyCC, a few ms); children inherit it.
 function loadShim(): Shim {
   shim ??= cc({
@@ -60,8 +55,12 @@ export function prepareForwarding(signals: readonly string[] = DEFAULT_FORWARD):
   try {
     s = loadShim();
   } catch (e) {
-    // A Bun without TinyCC: snapshots still work, signals reach the parent as without them.
-    shimError = e instanceof Error ? e.message : String(e);
+    // A Bun without TinyCC: snapshots still work, signals reach the parent as without them;
+    // said once, not silently.
+    if (shimError === undefined) {
+      shimError = e instanceof Error ? e.message : String(e);
+      console.error(`bun-snapshot: signals will not be forwarded to snapshot children: the C signal handler did not compile (${shimError})`);
+    }
     return NONE;
   }
   const handler = s.snap_forward_ptr()!;
