@@ -1,5 +1,5 @@
 // The only file that touches bun:ffi: the C library (glibc or musl), errno, and constants.
-import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
+import { cc, dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { messages, SnapshotError, syscallError } from "./errors.ts";
 
@@ -577,6 +577,25 @@ export function tcsetattr(fd: number, saved: Uint8Array): void {
 
 export function getuid(): number {
   return jl().getuid();
+}
+
+/** The functions of src/forward.c, the signal handler a waiting parent runs. */
+export interface ForwarderShim {
+  snap_set_child(pid: number): void;
+  snap_take_pending(): bigint;
+  snap_forward_ptr(): number | bigint | null;
+}
+
+/** Compiles the forwarding handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
+export function compileForwarder(source: string): ForwarderShim {
+  return cc({
+    source,
+    symbols: {
+      snap_set_child: { args: ["i32"], returns: "void" },
+      snap_take_pending: { args: [], returns: "u64" },
+      snap_forward_ptr: { args: [], returns: "ptr" },
+    },
+  }).symbols as unknown as ForwarderShim;
 }
 
 /** prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies. */

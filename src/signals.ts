@@ -3,32 +3,20 @@
 // are restored after; then the parent acts on what it received as it would have without the
 // snapshot (its own handler runs, or the default action happens), except SIGINT, which
 // belonged to the child.
-import { cc } from "bun:ffi";
 import { join } from "node:path";
-import { getpid, installHandler, kill, restoreAction, saveAction, SIGINT } from "./libc.ts";
+import { compileForwarder, getpid, installHandler, kill, restoreAction, saveAction, SIGINT, type ForwarderShim } from "./libc.ts";
 import { signalNumber } from "./status.ts";
 
 /** The signals a waiting parent passes to its child unless told otherwise. */
 export const DEFAULT_FORWARD: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
-type Shim = {
-  snap_set_child(pid: number): void;
-  snap_take_pending(): bigint;
-  snap_forward_ptr(): number | bigint | null;
-};
+type Shim = ForwarderShim;
 let shim: Shim | undefined;
 let shimError: string | undefined;
 
 // Compiles src/forward.c once per process (TinyCC, a few ms); children inherit it.
 function loadShim(): Shim {
-  shim ??= cc({
-    source: join(import.meta.dir, "forward.c"),
-    symbols: {
-      snap_set_child: { args: ["i32"], returns: "void" },
-      snap_take_pending: { args: [], returns: "u64" },
-      snap_forward_ptr: { args: [], returns: "ptr" },
-    },
-  }).symbols as unknown as Shim;
+  shim ??= compileForwarder(join(import.meta.dir, "forward.c"));
   return shim;
 }
 
