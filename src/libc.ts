@@ -26,6 +26,30 @@ const SYMBOLS = {
   __errno_location: { args: [], returns: P },
   __libc_current_sigrtmin: { args: [], returns: i32 },
   pthread_self: { args: [], returns: u64 },
+  epoll_create1: { args: [i32], returns: i32 },
+  epoll_ctl: { args: [i32, i32, i32, P], returns: i32 },
+  eventfd: { args: [u32, i32], returns: i32 },
+  timerfd_create: { args: [i32, i32], returns: i32 },
+  timerfd_settime: { args: [i32, i32, P, P], returns: i32 },
+  dup3: { args: [i32, i32, i32], returns: i32 },
+  open: { args: [cstring, i32, u32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, P], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
+  sigaction: { args: [i32, P, P], returns: i32 },
+  setpgid: { args: [i32, i32], returns: i32 },
+  getpgrp: { args: [], returns: i32 },
+  tcgetpgrp: { args: [i32], returns: i32 },
+  tcsetpgrp: { args: [i32, i32], returns: i32 },
+  tcgetattr: { args: [i32, P], returns: i32 },
+  tcsetattr: { args: [i32, i32, P], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  getuid: { args: [], returns: u32 },
 } as const;
 
 export const SIGKILL = 9;
@@ -259,39 +283,12 @@ export function execve(path: string, argv: string[], env: string[]): never {
   throw syscallError("execve", err);
 }
 
-// Descriptor plumbing for the child's isolation (src/child/isolate.ts): a table of its own.
-const FD_SYMBOLS = {
-  epoll_create1: { args: [i32], returns: i32 },
-  epoll_ctl: { args: [i32, i32, i32, P], returns: i32 },
-  eventfd: { args: [u32, i32], returns: i32 },
-  timerfd_create: { args: [i32, i32], returns: i32 },
-  timerfd_settime: { args: [i32, i32, P, P], returns: i32 },
-  dup3: { args: [i32, i32, i32], returns: i32 },
-  open: { args: [cstring, i32, u32], returns: i32 },
-  socketpair: { args: [i32, i32, i32, P], returns: i32 },
-  pipe2: { args: [P, i32], returns: i32 },
-  getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
-  fcntl: { args: [i32, i32, i64], returns: i32 },
-  socket: { args: [i32, i32, i32], returns: i32 },
-  bind: { args: [i32, P, u32], returns: i32 },
-  listen: { args: [i32, i32], returns: i32 },
-} as const;
-let fdLib: ReturnType<typeof dlopen<typeof FD_SYMBOLS>>["symbols"] | undefined;
-
-function fdl() {
-  if (!fdLib) {
-    load();
-    fdLib = dlopen(libPath, FD_SYMBOLS).symbols;
-  }
-  return fdLib;
-}
-
 export const O_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 
 /** epoll_create1(EPOLL_CLOEXEC). */
 export function epollCreate(): number {
-  return check("epoll_create1", fdl().epoll_create1(O_CLOEXEC));
+  return check("epoll_create1", load().epoll_create1(O_CLOEXEC));
 }
 
 // struct epoll_event is packed (12 bytes) on x86_64 and naturally aligned (16) elsewhere.
@@ -303,40 +300,51 @@ const evView = new DataView(evBuf.buffer);
 export function epollAdd(epfd: number, fd: number, events: number, data: bigint): number {
   evView.setUint32(0, events >>> 0, true);
   evView.setBigUint64(EV_SIZE === 12 ? 4 : 8, data, true);
-  return fdl().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, evBuf) === -1 ? errno() : 0;
+  return load().epoll_ctl(epfd, EPOLL_CTL_ADD, fd, evBuf) === -1 ? errno() : 0;
+}
+
+/** The descriptors of this process's epoll instances. */
+export function epollFds(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${name}`) === "anon_inode:[eventpoll]") out.push(Number(name));
+    } catch {}
+  }
+  return out;
 }
 
 /** epoll_ctl(DEL) of `fd`; returns the errno (0 on success, ENOENT when it was not registered). */
 export function epollDel(epfd: number, fd: number): number {
-  return fdl().epoll_ctl(epfd, 2 /* EPOLL_CTL_DEL */, fd, evBuf) === -1 ? errno() : 0;
+  return load().epoll_ctl(epfd, 2 /* EPOLL_CTL_DEL */, fd, evBuf) === -1 ? errno() : 0;
 }
 
 /** eventfd(2) with an initial count and flags (EFD_NONBLOCK, EFD_CLOEXEC, EFD_SEMAPHORE). */
 export function eventfd(count: number, flags: number): number {
-  return check("eventfd", fdl().eventfd(count, flags));
+  return check("eventfd", load().eventfd(count, flags));
 }
 
 /** A timerfd on `clock` with `flags`, armed with the given value and interval (seconds, nanoseconds). */
 export function timerfd(clock: number, flags: number, value: [number, number], interval: [number, number]): number {
-  const fd = check("timerfd_create", fdl().timerfd_create(clock, flags));
+  const fd = check("timerfd_create", load().timerfd_create(clock, flags));
   const spec = new BigInt64Array([BigInt(interval[0]), BigInt(interval[1]), BigInt(value[0]), BigInt(value[1])]);
-  check("timerfd_settime", fdl().timerfd_settime(fd, 0, spec, null));
+  check("timerfd_settime", load().timerfd_settime(fd, 0, spec, null));
   return fd;
 }
 
 /** dup3(2): makes `to` refer to what `from` refers to, with O_CLOEXEC or not. */
 export function dup3(from: number, to: number, flags: number): void {
-  check("dup3", fdl().dup3(from, to, flags));
+  check("dup3", load().dup3(from, to, flags));
 }
 
 /** open(2); throws with the errno code. */
 export function open(path: string, flags: number, mode = 0): number {
-  return check("open", fdl().open(Buffer.from(`${path}\0`), flags, mode));
+  return check("open", load().open(Buffer.from(`${path}\0`), flags, mode));
 }
 
 /** The status flags (F_GETFL) and whether close-on-exec is set (F_GETFD), as one open(2)-style flag word. */
 export function fdFlags(fd: number): number {
-  const l = fdl();
+  const l = load();
   const fl = check("fcntl", l.fcntl(fd, 3 /* F_GETFL */, 0));
   const fdfl = check("fcntl", l.fcntl(fd, 1 /* F_GETFD */, 0));
   return fl | (fdfl & 1 ? O_CLOEXEC : 0);
@@ -362,7 +370,7 @@ export function seek(fd: number, offset: number): void {
 /** A connected pair of AF_UNIX stream sockets (close-on-exec). */
 export function socketPair(): [number, number] {
   const sv = new Int32Array(2);
-  check("socketpair", fdl().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv));
+  check("socketpair", load().socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv));
   return [sv[0]!, sv[1]!];
 }
 
@@ -371,17 +379,17 @@ export function socketPair(): [number, number] {
  * readable, so an event loop that watches it never wakes for it.
  */
 export function quietListener(): number {
-  const fd = check("socket", fdl().socket(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0));
+  const fd = check("socket", load().socket(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0));
   // An address of just the family: the kernel picks an abstract name (autobind).
-  check("bind", fdl().bind(fd, new Uint16Array([1 /* AF_UNIX */]), 2));
-  check("listen", fdl().listen(fd, 1));
+  check("bind", load().bind(fd, new Uint16Array([1 /* AF_UNIX */]), 2));
+  check("listen", load().listen(fd, 1));
   return fd;
 }
 
 /** A pipe (close-on-exec): [read end, write end]. */
 export function pipe(): [number, number] {
   const fds = new Int32Array(2);
-  check("pipe2", fdl().pipe2(fds, O_CLOEXEC));
+  check("pipe2", load().pipe2(fds, O_CLOEXEC));
   return [fds[0]!, fds[1]!];
 }
 
@@ -389,7 +397,7 @@ export function pipe(): [number, number] {
 export function peerCredentials(fd: number): { pid: number; uid: number; gid: number } {
   const cred = new Int32Array(3);
   const len = new Uint32Array([12]);
-  check("getsockopt", fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred, len));
+  check("getsockopt", load().getsockopt(fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, cred, len));
   return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
 }
 
@@ -400,11 +408,7 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
  * the other process's traffic to a socket object this process is about to free.
  */
 export function letGo(fd: number): void {
-  for (const name of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${name}`) === "anon_inode:[eventpoll]") epollDel(Number(name), fd);
-    } catch {}
-  }
+  for (const ep of epollFds()) epollDel(ep, fd);
   const [a, b] = socketPair();
   close(b);
   dup3(a, fd, O_CLOEXEC);
@@ -415,7 +419,7 @@ export function letGo(fd: number): void {
 export function isListening(fd: number): boolean {
   const val = new Int32Array(1);
   const len = new Uint32Array([4]);
-  return fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 30 /* SO_ACCEPTCONN */, val, len) === 0 && val[0] !== 0;
+  return load().getsockopt(fd, 1 /* SOL_SOCKET */, 30 /* SO_ACCEPTCONN */, val, len) === 0 && val[0] !== 0;
 }
 
 /**
@@ -470,29 +474,6 @@ export function poke64(addr: number, value: number): void {
   new BigUint64Array(toArrayBuffer(addr as Pointer, 0, 8))[0] = BigInt(value);
 }
 
-// Signals, process groups and the terminal (src/signals.ts, src/terminal.ts).
-const JOB_SYMBOLS = {
-  sigaction: { args: [i32, P, P], returns: i32 },
-  setpgid: { args: [i32, i32], returns: i32 },
-  getpgrp: { args: [], returns: i32 },
-  tcgetpgrp: { args: [i32], returns: i32 },
-  tcsetpgrp: { args: [i32, i32], returns: i32 },
-  tcgetattr: { args: [i32, P], returns: i32 },
-  tcsetattr: { args: [i32, i32, P], returns: i32 },
-  isatty: { args: [i32], returns: i32 },
-  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
-  getuid: { args: [], returns: u32 },
-} as const;
-let jobLib: ReturnType<typeof dlopen<typeof JOB_SYMBOLS>>["symbols"] | undefined;
-
-function jl() {
-  if (!jobLib) {
-    load();
-    jobLib = dlopen(libPath, JOB_SYMBOLS).symbols;
-  }
-  return jobLib;
-}
-
 // struct sigaction is laid out alike by glibc and musl on x64 and arm64: handler, a 128-byte
 // mask, int flags, restorer (152 bytes); libc fills in the restorer.
 export const SIGACTION_SIZE = 152;
@@ -506,13 +487,13 @@ export const SIGTTOU = 22;
 /** The current disposition of `sig` as libc's raw struct sigaction, to restore later. */
 export function saveAction(sig: number): Uint8Array {
   const old = new Uint8Array(SIGACTION_SIZE);
-  check("sigaction", jl().sigaction(sig, null, old));
+  check("sigaction", load().sigaction(sig, null, old));
   return old;
 }
 
 /** Restores a disposition saved by saveAction(). */
 export function restoreAction(sig: number, saved: Uint8Array): void {
-  check("sigaction", jl().sigaction(sig, saved, null));
+  check("sigaction", load().sigaction(sig, saved, null));
 }
 
 /** Installs a C handler (a function pointer) for `sig` with SA_RESTART and an empty mask. */
@@ -521,7 +502,7 @@ export function installHandler(sig: number, handler: number | bigint): void {
   const view = new DataView(act.buffer);
   view.setBigUint64(0, BigInt(handler), true);
   view.setInt32(SA_FLAGS_AT, SA_RESTART, true);
-  check("sigaction", jl().sigaction(sig, act, null));
+  check("sigaction", load().sigaction(sig, act, null));
 }
 
 /** Blocks (true) or unblocks (false) one signal for the calling thread. */
@@ -533,27 +514,27 @@ export function blockSignal(sig: number, block: boolean): void {
 
 /** setpgid(2); returns false when it failed (the process is gone or already in place). */
 export function setpgid(pid: number, pgid: number): boolean {
-  return jl().setpgid(pid, pgid) === 0;
+  return load().setpgid(pid, pgid) === 0;
 }
 
 export function getpgrp(): number {
-  return jl().getpgrp();
+  return load().getpgrp();
 }
 
 export function isatty(fd: number): boolean {
-  return jl().isatty(fd) === 1;
+  return load().isatty(fd) === 1;
 }
 
 /** The foreground process group of the terminal at `fd`, or -1. */
 export function tcgetpgrp(fd: number): number {
-  return jl().tcgetpgrp(fd);
+  return load().tcgetpgrp(fd);
 }
 
 /** Makes `pgid` the terminal's foreground group, with SIGTTOU blocked (a background caller would get it). */
 export function tcsetpgrp(fd: number, pgid: number): boolean {
   blockSignal(SIGTTOU, true);
   try {
-    return jl().tcsetpgrp(fd, pgid) === 0;
+    return load().tcsetpgrp(fd, pgid) === 0;
   } finally {
     blockSignal(SIGTTOU, false);
   }
@@ -562,21 +543,21 @@ export function tcsetpgrp(fd: number, pgid: number): boolean {
 /** The terminal's settings as libc's raw struct termios (60 bytes on Linux), or null. */
 export function tcgetattr(fd: number): Uint8Array | null {
   const t = new Uint8Array(64);
-  return jl().tcgetattr(fd, t) === 0 ? t : null;
+  return load().tcgetattr(fd, t) === 0 ? t : null;
 }
 
 /** Restores terminal settings saved by tcgetattr() once pending output is written (TCSADRAIN). */
 export function tcsetattr(fd: number, saved: Uint8Array): void {
   blockSignal(SIGTTOU, true);
   try {
-    jl().tcsetattr(fd, 1, saved);
+    load().tcsetattr(fd, 1, saved);
   } finally {
     blockSignal(SIGTTOU, false);
   }
 }
 
 export function getuid(): number {
-  return jl().getuid();
+  return load().getuid();
 }
 
 /** The functions of src/forward.c, the signal handler a waiting parent runs. */
@@ -600,12 +581,12 @@ export function compileForwarder(source: string): ForwarderShim {
 
 /** prctl(PR_SET_PDEATHSIG, sig): this process gets `sig` when its parent dies. */
 export function setParentDeathSignal(sig: number): void {
-  check("prctl", jl().prctl(1, sig, 0, 0, 0));
+  check("prctl", load().prctl(1, sig, 0, 0, 0));
 }
 
 /** The address family of socket `fd` (SO_DOMAIN: 1 unix, 2 IPv4, 10 IPv6), or -1 when it has none. */
 export function socketDomain(fd: number): number {
   const val = new Int32Array(1);
   const len = new Uint32Array([4]);
-  return fdl().getsockopt(fd, 1 /* SOL_SOCKET */, 39 /* SO_DOMAIN */, val, len) === 0 ? val[0]! : -1;
+  return load().getsockopt(fd, 1 /* SOL_SOCKET */, 39 /* SO_DOMAIN */, val, len) === 0 ? val[0]! : -1;
 }

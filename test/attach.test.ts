@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../src/errors.ts";
-import { descendants, killTree, ROOT, SAFE_ENV } from "./helpers.ts";
+import { descendants, killTree, readUntil, ROOT, SAFE_ENV } from "./helpers.ts";
 import { haveTmux, Tmux } from "./tmux.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
@@ -18,21 +18,8 @@ afterAll(() => procs.forEach(killTree));
 async function start(cmd: string[], env: Record<string, string> = {}) {
   const p = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...SAFE_ENV, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   procs.push(p.pid);
-  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += Buffer.from(value).toString();
-  }
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return out;
-      out += Buffer.from(value).toString();
-    }
-  })();
-  return { p, first: out.split("\n")[0]!, rest, stop: async () => (p.stdin!.end(), await p.exited, await rest) };
+  const { text, all } = await readUntil(p.stdout as ReadableStream<Uint8Array>, (t) => t.includes("\n"));
+  return { p, first: text.split("\n")[0]!, rest: all, stop: async () => (p.stdin!.end(), await p.exited, await all) };
 }
 
 // `bun-snapshot attach <pid> --eval <expr>`: its status and output.

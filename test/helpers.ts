@@ -122,6 +122,29 @@ export function ended(run: Run, exitCode: number | null = 0, signal: string | nu
   expect({ exitCode: run.exitCode, signal: run.signal }).toEqual({ exitCode, signal });
 }
 
+/**
+ * Reads a running process's output until `ready(text so far)` holds (or the output ends); then
+ * keeps reading in the background. `all` resolves with the whole output once it ends.
+ */
+export async function readUntil(stream: ReadableStream<Uint8Array>, ready: (text: string) => boolean): Promise<{ text: string; all: Promise<string> }> {
+  const reader = stream.getReader();
+  let out = "";
+  while (!ready(out)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += Buffer.from(value).toString();
+  }
+  const text = out;
+  const all = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return out;
+      out += Buffer.from(value).toString();
+    }
+  })();
+  return { text, all };
+}
+
 /** Parses the lines a fixture printed as `key value...` into a map of first word to the rest. */
 export function lines(out: string): string[] {
   return out.split("\n").filter((l) => l.length > 0);

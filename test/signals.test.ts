@@ -3,7 +3,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { killTree, lines, SAFE_ENV } from "./helpers.ts";
+import { killTree, lines, readUntil, SAFE_ENV } from "./helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
@@ -16,22 +16,9 @@ async function start(mode: string) {
     stderr: "pipe",
   });
   const timer = setTimeout(() => killTree(proc.pid), 20_000);
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
   const readyCount = mode === "orphan-nested" ? 2 : 1;
-  while ((out.match(/^ready \d+$/gm) ?? []).length < readyCount) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += Buffer.from(value).toString();
-  }
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return out;
-      out += Buffer.from(value).toString();
-    }
-  })();
-  const children = [...out.matchAll(/^ready (\d+)$/gm)].map((m) => Number(m[1]));
+  const { text, all: rest } = await readUntil(proc.stdout as ReadableStream<Uint8Array>, (t) => (t.match(/^ready \d+$/gm) ?? []).length >= readyCount);
+  const children = [...text.matchAll(/^ready (\d+)$/gm)].map((m) => Number(m[1]));
   return {
     proc,
     children,

@@ -13,6 +13,7 @@ import {
   dup3,
   epollAdd,
   epollCreate,
+  epollFds,
   eventfd,
   fdFlags,
   isListening,
@@ -71,6 +72,9 @@ const O_TRUNC = 0o1000;
 const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
 const EPOLLEXCLUSIVE = 1 << 28;
 const SQLITE_MAGIC = "SQLite format 3\0";
+// A registration line of an epoll instance's fdinfo: descriptor, events, data, and the inode of
+// the file it was made for.
+const REGISTRATION = /^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)(?:.*?ino:([0-9a-f]+))?/gm;
 
 let lastReport: IsolationReport | undefined;
 
@@ -246,7 +250,7 @@ function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<
   // Registrations seen by the parent before the fork come too: the parent may have removed them
   // from this (still shared) instance since (an attach connection it handed over).
   const before = (state().registrationsAtFork ?? []).filter((r) => r.epfd === fd).map((r) => `tfd: ${r.tfd} events: ${r.events} data: ${r.data}`);
-  for (const m of [info, ...before].join("\n").matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)(?:.*?ino:([0-9a-f]+))?/gm)) {
+  for (const m of [info, ...before].join("\n").matchAll(REGISTRATION)) {
     const tfd = Number(m[1]);
     const events = parseInt(m[2]!, 16);
     const data = BigInt(`0x${m[3]}`);
@@ -279,12 +283,9 @@ export interface Registration {
 /** In the parent, before a fork: the registrations of `fds` in this process's epoll instances. */
 export function registrationsOf(fds: number[]): Registration[] {
   const out: Registration[] = [];
-  for (const name of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${name}`) !== "anon_inode:[eventpoll]") continue;
-      for (const m of fdinfo(Number(name)).matchAll(/^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/gm))
-        if (fds.includes(Number(m[1]))) out.push({ epfd: Number(name), tfd: Number(m[1]), events: m[2]!, data: m[3]! });
-    } catch {}
+  for (const epfd of epollFds()) {
+    for (const m of fdinfo(epfd).matchAll(REGISTRATION))
+      if (fds.includes(Number(m[1]))) out.push({ epfd, tfd: Number(m[1]), events: m[2]!, data: m[3]! });
   }
   return out;
 }
