@@ -1,12 +1,12 @@
 // The pause a live server sees when someone attaches: an app holding about 256 MiB of JS state
 // measures the largest gap of its own 1 ms interval around each `bun-snapshot attach --eval`,
 // next to the time the attach spent in the fork. Run with `bun run bench:attach`.
-import { ensureSafe } from "../src/safe.ts";
+import { ensureSafe } from "../src/safe/mode.ts";
 ensureSafe();
 
 import { join } from "node:path";
-import { attachForkTimes } from "../src/attach.ts";
-import { expose } from "../src/attach-preload.ts";
+import { attachForkTimes } from "../src/attach/server.ts";
+import { expose } from "../src/attach/preload.ts";
 
 const MiB = 1 << 20;
 const state: { rows: { id: number; name: string; tags: number[] }[] } = { rows: [] };

@@ -1,16 +1,17 @@
-// The child's isolation step (src/child/isolate.ts) in a process with about 100 open descriptors:
+// The child's isolation step (src/fork/isolate.ts) in a process with about 100 open descriptors:
 // files, a listening server with keep-alive connections, TCP clients, pipes, subprocess pipes.
 // Run with `bun run bench:isolation`. Each round takes a snapshot (trial) whose child times a
 // second isolate() over the same descriptors (the first one ran in child setup, untimed here).
-import { ensureSafe } from "../src/safe.ts";
+import { ensureSafe } from "../src/safe/mode.ts";
 ensureSafe();
 
 import { mkdtempSync, openSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isolate, isolationReport } from "../src/child/isolate.ts";
+import { isolate, isolationReport } from "../src/fork/isolate.ts";
+import { isolationFor } from "../src/options.ts";
 import { trial } from "../src/index.ts";
-import { pipe } from "../src/libc.ts";
+import { pipe } from "../src/sys/fd.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "snap-bench-iso-"));
 for (let i = 0; i < 40; i++) {
@@ -32,7 +33,7 @@ let report = "";
 for (let round = 0; round < 25; round++) {
   const r = trial(() => {
     const t0 = performance.now();
-    isolate({}, []);
+    isolate(isolationFor("blocking", {}), []);
     const ms = performance.now() - t0;
     return { ms, report: JSON.stringify(isolationReport()) };
   });

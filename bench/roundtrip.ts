@@ -15,7 +15,7 @@
 //   256 MiB and 1 GiB: snapshot median <= 1.2 x the C fork median at the same RSS
 //   empty heap: snapshot median <= C fork median + 2 ms
 //   1 GiB: structuredClone >= 100 x the snapshot median
-import { ensureSafe, unsafeReason } from "../src/safe.ts";
+import { ensureSafe, unsafeReason } from "../src/safe/mode.ts";
 ensureSafe(); // re-executes this script with the snapshot-safe switches when they are missing
 
 import { dlopen, FFIType } from "bun:ffi";
@@ -24,13 +24,13 @@ import { mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fork, revert } from "../src/index.ts";
-import { openChannel, receive } from "../src/channel.ts";
-import { exitNow, fork as rawFork, waitpid } from "../src/libc.ts";
-import { makeForkable } from "../src/memory.ts";
-import { pendingStdio } from "../src/stdio.ts";
+import { openChannel, receive } from "../src/fork/channel.ts";
+import { exitNow, fork as rawFork, waitpid } from "../src/sys/process.ts";
+import { makeForkable } from "../src/fork/forkable.ts";
+import { pendingStdio } from "../src/bun-internals/stdio-sink.ts";
 
 // The wait for idle helper threads before the fork, where the tree has it (timed alone below).
-const quiesceMod = (await import("../src/quiesce.ts" as string).catch(() => null)) as { quiesce?: () => unknown } | null;
+const quiesceMod = (await import("../src/fork/quiesce.ts" as string).catch(() => null)) as { quiesce?: () => unknown } | null;
 
 const MiB = 1 << 20;
 const CFORK_SRC = join(import.meta.dir, "cfork.c");
@@ -235,7 +235,7 @@ function setUpC(): void {
     writeFileSync(
       script,
       `import { cc } from "bun:ffi";
-import { makeForkable } from ${JSON.stringify(join(import.meta.dir, "../src/memory.ts"))};
+import { makeForkable } from ${JSON.stringify(join(import.meta.dir, "../src/fork/forkable.ts"))};
 const { symbols: s } = cc({ source: ${JSON.stringify(CFORK_SRC)}, symbols: {
   cfork_alloc: { args: ["int", "int"], returns: "int" },
   cfork_rounds: { args: ["int", "int", "ptr", "ptr"], returns: "int" },
@@ -299,7 +299,7 @@ function snapshotRound(): { wall: number; inLib: number; cpu: number; childFault
   return { wall, inLib: r.outcome.durationMs, cpu, childFaults: childFaults() - c0, parentFaults: p1 - p0 };
 }
 
-// fork(2) + _exit(0) + waitpid(2) through src/libc.ts: Bun's own cost, no library protocol.
+// fork(2) + _exit(0) + waitpid(2) through src/sys/process.ts: Bun's own cost, no library protocol.
 function rawRound(): { total: number; fork: number; wait: number; cpu: number; childFaults: number } {
   const c0 = childFaults();
   const k0 = childCpuMs();
@@ -469,7 +469,7 @@ function printTable(results: Result[]): void {
   log("  snap med/p90: wall time of fork() in the parent, snapshot taken -> child revert(0) -> parent resumed");
   log(`  C fork med:   fork()+waitpid() of bench/cfork.c (${cHow}) holding the same RSS, child _exit(0)`);
   log("  JS heap:      bun:jsc heapStats() heapSize + extraMemorySize (typed array stores), MiB");
-  log("  raw FFI fork: the same fork+_exit+waitpid from this Bun process through src/libc.ts, no protocol");
+  log("  raw FFI fork: the same fork+_exit+waitpid from this Bun process through src/sys/process.ts, no protocol");
   log("  makeForkable: one call (every mapping advised), i.e. the per-snapshot preparation;");
   log("                read maps: readFileSync('/proc/self/maps') alone, part of makeForkable");
 }
@@ -511,7 +511,7 @@ function printDetails(results: Result[]): void {
     ]),
   );
   log("  memfd chan: openChannel()+receive() alone; stdio chk: pendingStdio(); Error.stack: the caller's stack;");
-  log("  quiesce: src/quiesce.ts quiesce() alone (the wait for idle helper threads), n/a where absent;");
+  log("  quiesce: src/fork/quiesce.ts quiesce() alone (the wait for idle helper threads), n/a where absent;");
   log("  maps: lines of /proc/self/maps; faults: median minor faults (getrusage) of the snapshot child /");
   log("  of this parent during a round, of the raw FFI child, of the C child (copy-on-write, mostly)");
   log();

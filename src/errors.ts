@@ -1,4 +1,5 @@
 // SnapshotError and every message the library shows, built in one place.
+import { envWords, OPTIONAL_ENV, SAFE_ENV } from "./switches.ts";
 
 /** Linux errno numbers (asm-generic: the same on x64 and arm64) to their names. */
 const ERRNO_NAMES: Record<number, string> = {
@@ -14,18 +15,33 @@ export function errnoName(errno: number): string {
 }
 
 /**
+ * The codes of SnapshotError: those of API.md, and the errno name of a failed system call
+ * (`EIO`, `EBADF`, ...; `E<n>` for a number without a name here).
+ */
+export type SnapshotErrorCode =
+  | "ENOTSUP" // not Linux x64/arm64, no C library, or an API that cannot work in a snapshot child
+  | "EUNSAFE" // this process is not snapshot-safe (and `unsafe: true` was not passed)
+  | "EBUSY" // output is still held for a slow reader
+  | "ENOTSNAPSHOT" // revert/revertTo/commit at depth 0
+  | "EINVAL" // a bad argument or option
+  | "EAGAIN" // fork: the process limit
+  | "ENOMEM" // fork: not enough memory for the page tables
+  | "EACCES" // attach: a directory or peer that is not this user's
+  | (string & {});
+
+/**
  * The one error class of bun-snapshot. `code` is errno-style (`EAGAIN`, `ENOMEM`, `ENOTSUP`,
  * `EUNSAFE`, `ENOTSNAPSHOT`, `EINVAL`, ...); `cause` holds the original error when there is one.
  */
 export class SnapshotError extends Error {
   /** errno-style code saying what kind of failure this is. */
-  readonly code: string;
+  readonly code: SnapshotErrorCode;
   /** The errno number when the failure came from a system call. */
   declare readonly errno?: number;
   /** The system call that failed, when one did. */
   declare readonly syscall?: string;
 
-  constructor(code: string, message: string, extra: { errno?: number; syscall?: string; cause?: unknown } = {}) {
+  constructor(code: SnapshotErrorCode, message: string, extra: { errno?: number; syscall?: string; cause?: unknown } = {}) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = "SnapshotError";
     this.code = code;
@@ -37,8 +53,27 @@ export class SnapshotError extends Error {
 const SAFE_WAYS =
   "start it snapshot-safe: `bunx bun-snapshot run app.ts`, or `bun --preload bun-snapshot/safe app.ts` " +
   '(or `preload = ["bun-snapshot/safe"]` in bunfig.toml, which covers `bun run` and `bun --interactive` too), or set ' +
-  "BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 in its environment (the way for `bun repl`; " +
-  "add BUN_JSC_useWarmUpMarkedBlocks=0 on Bun 1.4 and later)";
+  `${envWords(SAFE_ENV)} in its environment (the way for \`bun repl\`; ` +
+  `add ${envWords(OPTIONAL_ENV)} on Bun 1.4 and later)`;
+
+// An API on a helper thread that the child could not restart.
+function helperUnavailable(api: string, helper: "pool" | "http", why: string, instead: string): string {
+  return (
+    `${api} is unavailable inside a snapshot: it runs on Bun's ${helper === "pool" ? 'work pool ("Bun Pool" threads)' : 'HTTP client thread ("HTTP Client")'}, ` +
+    `which ran in the parent, does not exist in the child and could not be restarted (${why}); ${instead}`
+  );
+}
+
+/** What to use instead of an API that cannot run in a snapshot child, by group of APIs. */
+export const INSTEAD = {
+  file: "read it with readFileSync(), or stream it with Bun.file(path).stream()",
+  fs: "use the synchronous fs functions (readFileSync, statSync, ...)",
+  subtle: "use node:crypto (createHash, createHmac, createCipheriv, ...)",
+  dns: "use an IP address, or look the name up before the snapshot",
+  zlib: "use the synchronous zlib functions (gzipSync, ...) or Bun.gzipSync",
+  password: "use Bun.password.hashSync / verifySync",
+  fetch: "use node:http / node:https, which open their own connections, or fetch before the snapshot",
+} as const;
 
 /** Every message, by situation; tests assert these whole. */
 export const messages = {
@@ -74,6 +109,27 @@ export const messages = {
   badExitCode: (code: unknown) => `revert(${String(code)}): the exit code must be a whole number from 0 to 255`,
   badOption: (name: string, value: unknown, want: string) =>
     `invalid option ${name}: ${typeof value === "number" || typeof value === "bigint" ? String(value) : (JSON.stringify(value) ?? String(value))} (expected ${want})`,
+  unknownOption: (name: string, nearest: string) => `unknown option ${name} (did you mean ${nearest}?)`,
+  trialOnlyOption: (name: string) => `option ${name} belongs to trial(); snapshot() and fork() do not take it`,
+  injected: (step: string) => `injected failure in fork step "${step}" (BUN_SNAPSHOT_FAIL_STEP)`,
+  waitNotChild: (pid: number) =>
+    `waitpid(${pid}) failed: ECHILD (process ${pid} is not a child of this process, or was already reaped by someone else, e.g. a SIGCHLD handler set to SIG_IGN)`,
+  unknownSignal: (signal: unknown) => `unknown signal ${String(signal)}: give a name such as "SIGTERM" or a number from 1 to 64`,
+  noForwarding: (why: string) => `bun-snapshot: signals will not be forwarded to snapshot children: the C signal handler did not compile (${why})`,
+  exitListenerThrew: () => "bun-snapshot: an exit listener threw in the snapshot child:",
+  attachUnavailable: (pid: number, why: string) => `bun-snapshot: attach is not available in process ${pid}: ${why}`,
+  attachRefusedLog: (uid: number, pid: number, own: number) => `bun-snapshot: refused an attach from uid ${uid} (pid ${pid}): only uid ${own} may attach`,
+  attachBadRequest: () => "bad request: the first line must be JSON",
+  attachUsage: () => "usage: bun-snapshot attach <pid> [--eval <expression>]",
+  attachCannotConnect: (path: string, code: string) => `bun-snapshot attach: cannot connect to ${path}: ${code}`,
+  attachNoAnswer: () => "bun-snapshot attach: the process closed the connection without an answer",
+  poolStuck: (why: string) =>
+    helperUnavailable(
+      "an API that ran on the work pool (async fs, Bun.file() reads, crypto.subtle, dns lookups, async zlib, Bun.password, import() of a new file)",
+      "pool",
+      why,
+      "use the synchronous forms (readFileSync, gzipSync, Bun.password.hashSync, require(), ...) in a snapshot",
+    ),
   badTrialFn: (value: unknown) => `trial(fn): fn must be a function, got ${value === null ? "null" : typeof value}`,
   stdioBusy: (stream: string) =>
     `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
@@ -84,9 +140,7 @@ export const messages = {
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
-  helperUnavailable: (api: string, helper: "pool" | "http", why: string, instead: string) =>
-    `${api} is unavailable inside a snapshot: it runs on Bun's ${helper === "pool" ? 'work pool ("Bun Pool" threads)' : 'HTTP client thread ("HTTP Client")'}, ` +
-    `which ran in the parent, does not exist in the child and could not be restarted (${why}); ${instead}`,
+  helperUnavailable,
 } as const;
 
 /** A SnapshotError for a failed system call, with errno and syscall set. */

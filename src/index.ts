@@ -1,19 +1,11 @@
 // bun-snapshot: process snapshots for Bun. The public face: the contract of API.md, nothing else.
-export { SnapshotError } from "./errors.ts";
-export type { IsolationOptions } from "./child/isolate.ts";
-export type { DetachedChild } from "./detached.ts";
-export type { Fork, SnapshotOptions } from "./fork.ts";
-export type { SnapshotInfo } from "./lineage.ts";
-export type { Outcome } from "./outcome.ts";
-export { commit, depth, fork, inSnapshot, lastOutcome, revert, revertTo, rootOnly, snapshot, snapshots } from "./snapshot.ts";
-export { decodeStatus, type WaitStatus } from "./status.ts";
-export { trial, type TrialOptions, type TrialResult } from "./trial.ts";
-
-// Real-time signal names follow this libc's SIGRTMIN (34 on glibc, 35 on musl).
-import { sigrtmin } from "./libc.ts";
-import { setDefaultRtmin } from "./status.ts";
-if (process.platform === "linux") {
-  try {
-    setDefaultRtmin(sigrtmin());
-  } catch {}
-}
+export { decodeStatus } from "./api/status.ts";
+export { commit, depth, fork, inSnapshot, lastOutcome, revert, revertTo, rootOnly, snapshot, snapshots } from "./api/snapshot.ts";
+export { trial, type TrialResult } from "./api/trial.ts";
+export { SnapshotError, type SnapshotErrorCode } from "./errors.ts";
+export type { DetachedChild } from "./fork/detached.ts";
+export type { Fork } from "./fork/fork.ts";
+export type { SnapshotInfo } from "./fork/lineage.ts";
+export type { Outcome } from "./fork/outcome.ts";
+export type { IsolationOptions, SnapshotOptions, TrialOptions } from "./options.ts";
+export type { WaitStatus } from "./status.ts";

@@ -1,7 +1,7 @@
 // `bun-snapshot attach <pid> [--eval <expression>]`: the client of src/attach.ts.
 import { existsSync, readFileSync } from "node:fs";
-import { messages } from "../errors.ts";
-import { socketPath } from "../attach.ts";
+import { socketPath } from "../attach/paths.ts";
+import { messages, SnapshotError } from "../errors.ts";
 
 // The uid a process runs as, from /proc; undefined when there is no such process.
 function uidOf(pid: number): number | undefined {
@@ -17,7 +17,7 @@ export async function runAttach(args: string[]): Promise<number> {
   const [pidArg, flag, expr] = args;
   const pid = Number(pidArg);
   if (!pidArg || !Number.isInteger(pid) || pid <= 0 || (flag !== undefined && (flag !== "--eval" || expr === undefined))) {
-    process.stderr.write("usage: bun-snapshot attach <pid> [--eval <expression>]\n");
+    process.stderr.write(`${messages.attachUsage()}\n`);
     return 2;
   }
   const uid = uidOf(pid);
@@ -43,7 +43,7 @@ async function connect(path: string, pid: number, uid: number, onData: (d: Buffe
     return await Bun.connect({ unix: path, socket: { data: (_s, d) => onData(Buffer.from(d)), close: onClose, error: onClose } });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new Error(code === "EACCES" || code === "EPERM" ? messages.attachDenied(pid, uid) : `bun-snapshot attach: cannot connect to ${path}: ${code ?? e}`);
+    throw new SnapshotError(code === "EACCES" || code === "EPERM" ? "EACCES" : "ECONNREFUSED", code === "EACCES" || code === "EPERM" ? messages.attachDenied(pid, uid) : messages.attachCannotConnect(path, String(code ?? e)));
   }
 }
 
@@ -63,7 +63,7 @@ async function evalOnce(path: string, pid: number, uid: number, expr: string): P
   await closed;
   const line = text.split("\n").find((l) => l.trim());
   if (!line) {
-    process.stderr.write("bun-snapshot attach: the process closed the connection without an answer\n");
+    process.stderr.write(`${messages.attachNoAnswer()}\n`);
     return 1;
   }
   const answer = JSON.parse(line) as { ok: boolean; value?: string; error?: string };

@@ -2,7 +2,8 @@
 // `bun-snapshot`: the command line. Subcommands: run, repl, attach, doctor, --help.
 import { join } from "node:path";
 import { SnapshotError } from "../errors.ts";
-import { ensureSafe, execSafe } from "../safe.ts";
+import { ensureSafe, execSafe } from "../safe/mode.ts";
+import { envWords, OPTIONAL_ENV, SAFE_ENV } from "../switches.ts";
 
 const HELP = `bun-snapshot: process snapshots for Bun
 
@@ -25,8 +26,8 @@ Usage:
 Other ways to start a process snapshot-safe:
   bun --preload bun-snapshot/safe app.ts
   bunfig.toml: preload = ["bun-snapshot/safe"]   (covers bun run and bun --interactive)
-  BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 \\
-  BUN_JSC_useWarmUpMarkedBlocks=0 bun repl          (the last one where Bun 1.4+ knows it)
+  ${envWords(SAFE_ENV)} \\
+  ${envWords(OPTIONAL_ENV)} bun repl          (the last one where Bun 1.4+ knows it)
 `;
 
 // Runs the subcommand named by argv; returns the exit code for the ones that return.
@@ -38,8 +39,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === "run") {
     let args = rest[0] === "--" ? rest.slice(1) : rest;
-    if (args[0] === "--attach") args = ["--preload", join(import.meta.dir, "../attach-preload.ts"), ...args.slice(1)];
-    if (args.length === 0 || args[args.length - 1] === join(import.meta.dir, "../attach-preload.ts")) {
+    if (args[0] === "--attach") args = ["--preload", join(import.meta.dir, "../attach/preload.ts"), ...args.slice(1)];
+    if (args.length === 0 || args[args.length - 1] === join(import.meta.dir, "../attach/preload.ts")) {
       process.stderr.write("bun-snapshot run: name a script to run, e.g. `bun-snapshot run app.ts`\n");
       return 2;
     }

@@ -1,0 +1,176 @@
+// Keeping Bun's runtime whole in the child: the helper threads that
+// do not exist there. Bun's work pool ("Bun Pool N") and HTTP client thread ("HTTP Client") start
+// lazily and never exit; the child has neither, and every API on them would wait forever.
+//
+// In the parent, prepareRuntime() only reads: which helpers ran, and where their state is (found
+// once per process, kept in process-wide state that children inherit). In the child,
+// repairRuntime() re-checks that state in the child's own memory and, where it holds, gives the
+// child's copy the state of a helper that never started, so the child starts its own. Where it
+// does not hold, the APIs on that helper fail fast with a SnapshotError (./fallback.ts). Helpers
+// the parent never started are left alone: the child starts them as any process would.
+//
+// Work in flight on the parent's helper threads at the fork (a pending readFile, fetch, ...)
+// never completes in the child: the threads running it are gone.
+import { messages, SnapshotError } from "../errors.ts";
+import { listFds } from "../proc/fds.ts";
+import { threads } from "../proc/threads.ts";
+import { liveMemory } from "../sys/mem.ts";
+import { isListening, socketDomain } from "../sys/socket.ts";
+import { failFastHttp, failFastPool } from "./fallback.ts";
+import { checkHttpOnce, findHttpOnce, forgetInheritedSockets, resetHttpOnce, type HttpProof } from "./http.ts";
+import { liveImage, type ProcessImage } from "./image.ts";
+import { checkPool, findPool, resetPool, watchPool, type PoolLayout } from "./workpool.ts";
+
+/** One helper thread as the parent saw it before the fork. */
+export type HelperPrep<T> =
+  /** The parent never started it: nothing to repair. */
+  | { kind: "cold" }
+  /** It ran, and its state is at a proven place. */
+  | { kind: "proven"; proof: T }
+  /** It ran, and its state could not be proven: the child fails fast. */
+  | { kind: "unproven"; why: string };
+
+/** What the parent learned before the fork that the child's repairs need. */
+export interface RuntimePrep {
+  pool: HelperPrep<PoolLayout>;
+  http: HelperPrep<HttpProof>;
+  /** The parent held TCP connections (maybe node:http keep-alive sockets). */
+  connections: boolean;
+  /** Time the parent spent finding the helpers' state for this snapshot, ms (0 once known). */
+  scanMs: number;
+  /** The repairs are turned off (BUN_SNAPSHOT_REPAIR=0): the child only fails fast. */
+  disabled?: true;
+}
+
+/** What repairRuntime() did in this child, for tests and tools. */
+export interface RuntimeReport {
+  /** "repaired", "cold" (never started in the parent), "unused" (started but the child's copy needed nothing) or "failing fast: <why>". */
+  pool: string;
+  http: string;
+  /** node:http agents were made to forget their inherited keep-alive sockets. */
+  agents: boolean;
+  /** Time the parent spent finding the helpers' state for this snapshot, ms (0 once known). */
+  scanMs: number;
+  /** Time repairRuntime() took in the child, ms. */
+  repairMs: number;
+}
+
+/** Process-wide: what was proven (children inherit it), under a Symbol.for key so two copies of the package agree. */
+interface Known {
+  pool?: PoolLayout;
+  http?: HttpProof;
+  report?: RuntimeReport;
+}
+const KEY = Symbol.for("bun-snapshot.runtime.v1");
+function known(): Known {
+  const g = globalThis as { [KEY]?: Known };
+  return (g[KEY] ??= {});
+}
+
+// BUN_SNAPSHOT_REPAIR=0 turns the repairs off, so that the fail-fast path can be seen and tested.
+const REPAIR = process.env.BUN_SNAPSHOT_REPAIR !== "0";
+const AF_INET = 2;
+const AF_INET6 = 10;
+const DISABLED = "repair disabled by BUN_SNAPSHOT_REPAIR=0";
+
+// This process holds a TCP connection (maybe a node:http keep-alive socket): a socket of the
+// IPv4 or IPv6 family that is not listening.
+function hasConnections(): boolean {
+  return listFds().some(({ fd, link }) => {
+    if (!link.startsWith("socket:")) return false;
+    const domain = socketDomain(fd);
+    return (domain === AF_INET || domain === AF_INET6) && !isListening(fd);
+  });
+}
+
+/**
+ * In the parent, just before the fork: reads (never writes) what the child's repairs need. The
+ * helpers' state is searched for once per process, at the first snapshot where they run; the
+ * child checks it (in its own memory, as it was at the fork) before it writes anything.
+ */
+export function prepareRuntime(): RuntimePrep {
+  const k = known();
+  const names = threads();
+  const poolThreads = names.filter((t) => t.name.startsWith("Bun Pool")).length;
+  const httpTid = names.find((t) => t.name === "HTTP Client")?.tid ?? 0;
+  const prep: RuntimePrep = { pool: { kind: "cold" }, http: { kind: "cold" }, connections: hasConnections(), scanMs: 0 };
+  let img: ProcessImage | undefined;
+  const t0 = performance.now();
+  if (!k.pool && poolThreads > 0) {
+    img = liveImage();
+    const found = findPool(img, poolThreads);
+    if (typeof found === "string") prep.pool = { kind: "unproven", why: found };
+    else k.pool = found;
+  }
+  if (k.pool) prep.pool = { kind: "proven", proof: k.pool };
+  if (!k.http && httpTid > 0) {
+    img ??= liveImage();
+    const found = findHttpOnce(img, httpTid);
+    if (typeof found === "string") prep.http = { kind: "unproven", why: found };
+    else k.http = found;
+  }
+  if (k.http) prep.http = { kind: "proven", proof: k.http };
+  if (img) prep.scanMs = performance.now() - t0;
+  if (!REPAIR) prep.disabled = true;
+  return prep;
+}
+
+// The pool in the child: re-checked in the child's own copy, then reset; else failing fast, and
+// where the pool's place is known, watched for work that no thread will run.
+function repairPool(prep: HelperPrep<PoolLayout>, img: () => ProcessImage, disabled: boolean): string {
+  if (prep.kind === "cold") return "cold";
+  let state = prep.kind === "proven" ? checkPool(img(), prep.proof) : prep.why;
+  if (typeof state !== "string" && state.spawned === 0) return "unused";
+  if (disabled) state = DISABLED;
+  if (typeof state === "string") {
+    const why = state;
+    failFastPool(why);
+    if (prep.kind === "proven")
+      watchPool(liveMemory, prep.proof, () => {
+        throw new SnapshotError("ENOTSUP", messages.poolStuck(why));
+      });
+    return `failing fast: ${why}`;
+  }
+  resetPool(liveMemory, (prep as { proof: PoolLayout }).proof);
+  return "repaired";
+}
+
+// The HTTP thread in the child: the same (fetch fails fast; no watch).
+function repairHttp(prep: HelperPrep<HttpProof>, img: () => ProcessImage, disabled: boolean): string {
+  if (prep.kind === "cold") return "cold";
+  let state = prep.kind === "proven" ? checkHttpOnce(img(), prep.proof) : prep.why;
+  if (state === "incomplete") return "unused";
+  if (disabled) state = DISABLED;
+  if (state !== "complete") {
+    failFastHttp(state);
+    return `failing fast: ${state}`;
+  }
+  resetHttpOnce(liveMemory, (prep as { proof: HttpProof }).proof);
+  return "repaired";
+}
+
+/** In the child, before user code: makes the runtime's helper threads usable again. */
+export function repairRuntime(prep: RuntimePrep): void {
+  const t0 = performance.now();
+  let cached: ProcessImage | undefined;
+  const img = () => (cached ??= liveImage());
+  const k = known();
+  const report: RuntimeReport = {
+    pool: repairPool(prep.pool, img, prep.disabled === true),
+    http: repairHttp(prep.http, img, prep.disabled === true),
+    agents: false,
+    scanMs: prep.scanMs,
+    repairMs: 0,
+  };
+  if (prep.connections) {
+    forgetInheritedSockets();
+    report.agents = true;
+  }
+  report.repairMs = performance.now() - t0;
+  k.report = report;
+}
+
+/** What repairRuntime() did in this process (undefined at depth 0 or before the first snapshot). */
+export function runtimeReport(): RuntimeReport | undefined {
+  return known().report;
+}

@@ -1,0 +1,236 @@
+// Keeping the parent untouched: after fork the child holds the parent's kernel objects (its
+// epoll instances, eventfds, timerfds, file descriptions, sockets, pipes), so whatever the child
+// does to them would reach the parent. Before any user code the child replaces them, by kind, at
+// the same descriptor numbers (libuv's uv_loop_fork is the model for the event loop).
+//
+// Order matters: wake-up fds, files, sockets and pipes are replaced first, then each epoll
+// instance is rebuilt from its registrations (/proc/self/fdinfo), so that the new instance
+// watches the child's objects, never the parent's.
+import { fstatSync } from "node:fs";
+import { protectDatabases } from "../bun-internals/sqlite.ts";
+import type { Isolation } from "../options.ts";
+import { fdinfo, fdinfoField, fdLink, fdNumbers, parseRegistrations, type Registration } from "../proc/fds.ts";
+import { epollCreate, epollAdd, eventfd, timerfd } from "../sys/epoll.ts";
+import { close, dup3, fdFlags, O_CLOEXEC, offset, open, pipe, readAt, seek } from "../sys/fd.ts";
+import { isListening, quietListener, socketPair } from "../sys/socket.ts";
+
+/** What isolate() did, for tests and `doctor`. */
+export interface IsolationReport {
+  epolls: number;
+  registrations: number;
+  wakeups: number;
+  files: number;
+  databases: string[];
+  cut: number;
+  listenersClosed: number;
+  kept: number[];
+  failed: { fd: number; what: string; error: string }[];
+}
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_NONBLOCK = 0o4000;
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o40000;
+const S_IFIFO = 0o10000;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
+const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
+const EPOLLEXCLUSIVE = 1 << 28;
+const SQLITE_MAGIC = "SQLite format 3\0";
+
+let lastReport: IsolationReport | undefined;
+
+/** What the last isolate() in this process did. */
+export function isolationReport(): IsolationReport | undefined {
+  return lastReport;
+}
+
+// Puts `fresh` at descriptor `fd` with fd's close-on-exec flag, and closes `fresh`.
+function replace(fd: number, fresh: number, flags: number): void {
+  dup3(fresh, fd, flags & O_CLOEXEC);
+  close(fresh);
+}
+
+/**
+ * In the child, before user code: takes the parent's kernel objects out of the child's reach.
+ * `keep` lists descriptors left alone (the channel to the parent); 0, 1 and 2, and any other
+ * descriptor of the same files, are always kept (REPLs need them; never repositioned).
+ */
+export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = []): IsolationReport {
+  const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
+  const epolls: { fd: number; info: string; flags: number }[] = [];
+  let deadSocket = -1;
+  let quiet = -1;
+  let deadReadEnd = -1;
+  let deadWriteEnd = -1;
+  const skip = new Set([0, 1, 2, ...keep]);
+  // Bun writes stdout and stderr through duplicates of 1 and 2: those stay shared too.
+  const stdio = new Set<string>();
+  for (const fd of [0, 1, 2]) {
+    try {
+      const st = fstatSync(fd);
+      stdio.add(`${st.dev}:${st.ino}`);
+    } catch {}
+  }
+  // Every inherited descriptor is listed, with its type, before anything is created, so that the
+  // descriptors made here (and the directory handle of the listing) are never taken for them.
+  const inherited: { fd: number; type: number }[] = [];
+  const inodeAtFork = new Map<number, number>();
+  for (const fd of fdNumbers()) {
+    if (skip.has(fd)) continue;
+    try {
+      const st = fstatSync(fd);
+      inodeAtFork.set(fd, Number(st.ino));
+      if (stdio.has(`${st.dev}:${st.ino}`)) r.kept.push(fd);
+      else inherited.push({ fd, type: st.mode & S_IFMT });
+    } catch {} // the directory handle of the listing itself, already closed
+  }
+  for (const { fd, type } of inherited) {
+    let what = "";
+    try {
+      // Sockets need no flags: their replacement is dead, and close-on-exec for it is harmless.
+      const flags = type === S_IFSOCK ? O_CLOEXEC : fdFlags(fd);
+      if (type === 0) {
+        // Anonymous inodes: the kind is in the link; the state in fdinfo.
+        what = fdLink(fd);
+        if (what === "anon_inode:[eventpoll]") epolls.push({ fd, info: fdinfo(fd), flags });
+        else if (what === "anon_inode:[eventfd]") {
+          const info = fdinfo(fd);
+          const efdFlags = (flags & (O_CLOEXEC | O_NONBLOCK)) | (fdinfoField(info, "eventfd-semaphore") ? 1 : 0);
+          replace(fd, eventfd(fdinfoField(info, "eventfd-count", 16), efdFlags), flags);
+          r.wakeups++;
+        } else if (what === "anon_inode:[timerfd]") {
+          const info = fdinfo(fd);
+          const tv = /it_value: \((\d+), (\d+)\)/.exec(info);
+          const ti = /it_interval: \((\d+), (\d+)\)/.exec(info);
+          const value: [number, number] = tv ? [Number(tv[1]), Number(tv[2])] : [0, 0];
+          const interval: [number, number] = ti ? [Number(ti[1]), Number(ti[2])] : [0, 0];
+          replace(fd, timerfd(fdinfoField(info, "clockid"), flags & (O_CLOEXEC | O_NONBLOCK), value, interval), flags);
+          r.wakeups++;
+        } else r.kept.push(fd);
+      } else if (type === S_IFSOCK) {
+        what = "socket";
+        if (isListening(fd)) {
+          if (o.listeners !== "closed") continue;
+          // A listener nobody can reach, not a dead connection: a dead one is always readable,
+          // and the loop would spin on accept() failing (seen: an attached copy at 100% CPU).
+          if (quiet < 0) quiet = quietListener();
+          dup3(quiet, fd, flags & O_CLOEXEC);
+          r.listenersClosed++;
+        } else if (o.connections !== "shared") {
+          if (deadSocket < 0) deadSocket = deadSocketEnd();
+          dup3(deadSocket, fd, flags & O_CLOEXEC);
+          r.cut++;
+        }
+      } else if (type === S_IFIFO) {
+        what = "pipe";
+        if (o.connections === "shared") continue;
+        const writes = (flags & O_ACCMODE) === O_WRONLY;
+        if (writes && deadWriteEnd < 0) deadWriteEnd = deadPipeEnd(true);
+        if (!writes && deadReadEnd < 0) deadReadEnd = deadPipeEnd(false);
+        dup3(writes ? deadWriteEnd : deadReadEnd, fd, flags & O_CLOEXEC);
+        r.cut++;
+      } else if (type === S_IFREG || type === S_IFDIR) {
+        what = "file";
+        if (o.files === "shared" && o.databases === "writable") continue;
+        if (reopenFile(fd, flags, o)) r.databases.push(fdLink(fd));
+        else if (o.files !== "shared") r.files++;
+      } else r.kept.push(fd); // character and block devices: no offset of their own to give
+    } catch (e) {
+      r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (const ep of epolls) {
+    try {
+      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd));
+      r.epolls++;
+    } catch (e) {
+      r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  for (const fd of [deadSocket, quiet, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
+  if (r.databases.length) protectDatabases();
+  lastReport = r;
+  return r;
+}
+
+// Gives the file at `fd` a description of its own at the same offset (or, for an SQLite
+// database under the "readonly" policy, a read-only one). Returns true for a database.
+function reopenFile(fd: number, flags: number, o: Isolation): boolean {
+  const path = `/proc/self/fd/${fd}`;
+  const mode = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  let fresh = open(path, mode);
+  const db = o.databases !== "writable" && (flags & O_ACCMODE) === O_RDWR && isSqlite(fresh);
+  if (db) {
+    close(fresh);
+    fresh = open(path, (mode & ~O_ACCMODE) | O_RDONLY);
+  } else if (o.files === "shared") {
+    close(fresh);
+    return false;
+  }
+  seek(fresh, offset(fd));
+  replace(fd, fresh, flags);
+  return db;
+}
+
+// One end of a socket pair whose other end is closed: reads see EOF, writes fail (EPIPE).
+function deadSocketEnd(): number {
+  const [a, b] = socketPair();
+  close(b);
+  return a;
+}
+
+// The read end of a pipe with no writer (EOF), or the write end of one with no reader (EPIPE).
+function deadPipeEnd(writeEnd: boolean): number {
+  const [rd, wr] = pipe();
+  close(writeEnd ? rd : wr);
+  return writeEnd ? wr : rd;
+}
+
+// A new epoll instance with the same registrations as the one at `fd`, put in its place.
+// A registration stays only if its number named, at the fork, the file it was made for (the
+// `ino` of its fdinfo line): a registration outlives a close while another descriptor shares the
+// file, and its number may name another file since; re-made, it would report events of that
+// file to an object freed long ago (seen: a snapshot's child crashed in its first turn of the
+// event loop).
+function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[]): number {
+  const fresh = epollCreate();
+  let n = 0;
+  // Registrations seen by the parent before the fork come too: the parent may have removed them
+  // from this (still shared) instance since (an attach connection it handed over).
+  for (const reg of [...parseRegistrations(info), ...before]) {
+    const events = parseInt(reg.events, 16);
+    const data = BigInt(`0x${reg.data}`);
+    if (reg.ino !== undefined && parseInt(reg.ino, 16) !== (inodeAtFork.get(reg.tfd) ?? currentInode(reg.tfd))) continue;
+    let err = epollAdd(fresh, reg.tfd, events, data);
+    if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, reg.tfd, events & ~EPOLLEXCLUSIVE, data);
+    if (err === 0) n++;
+  }
+  replace(fd, fresh, flags);
+  return n;
+}
+
+// The inode a descriptor names now, or -1.
+function currentInode(fd: number): number {
+  try {
+    return Number(fstatSync(fd).ino);
+  } catch {
+    return -1;
+  }
+}
+
+/** A registration of one epoll instance of this process, read before the fork. */
+export interface EpollRegistration extends Registration {
+  epfd: number;
+}
+
+// Whether the file open at `fd` starts with the SQLite header.
+function isSqlite(fd: number): boolean {
+  return Buffer.from(readAt(fd, 16, 0)).toString("latin1") === SQLITE_MAGIC;
+}

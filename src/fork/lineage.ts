@@ -1,0 +1,62 @@
+// Who this process is: its depth, the chain of snapshots that led to it, and what it must tell
+// its parent. Kept under a Symbol.for key on globalThis so two copies of the package agree.
+import type { Outcome } from "./outcome.ts";
+
+/** One level of the chain returned by snapshots(). */
+export interface SnapshotInfo {
+  /** 0 for the original process, n for the n-th nested snapshot. */
+  depth: number;
+  /** The pid of the process at this depth. */
+  pid: number;
+  /** The label given when the snapshot was taken; undefined when none was (and at depth 0). */
+  label?: string;
+  /** Date.now() when the snapshot was taken; for depth 0, when the process started. */
+  takenAt: number;
+  /** Where the snapshot was taken (the caller's stack, as Error().stack); "" at depth 0. */
+  stack: string;
+  /** True for a detached snapshot: its parent did not wait for it. */
+  detached?: boolean;
+}
+
+/** Process-wide state of bun-snapshot. */
+export interface State {
+  /** The chain from depth 0 to this process. */
+  chain: SnapshotInfo[];
+  /** The channel to the parent (a memfd), -1 at depth 0. */
+  toParent: number;
+  /** Which "exit" listeners run when this snapshot ends. */
+  exitHandlers: "new" | "all";
+  /** The "exit" listeners this snapshot inherited (the "new" policy skips them). */
+  inheritedExit: Set<Function>;
+  /** commit() was called in this snapshot. */
+  committed: boolean;
+  /** The parent's view of its most recent snapshot. */
+  lastOutcome?: Outcome;
+  /** Descriptors every later snapshot child keeps as they are (an attach session's connection). */
+  keepFds: Set<number>;
+}
+
+const KEY = Symbol.for("bun-snapshot.state.v1");
+
+/** The process-wide state, created on first use. */
+export function state(): State {
+  const g = globalThis as { [KEY]?: State };
+  let s = g[KEY];
+  if (!s) {
+    s = {
+      chain: [{ depth: 0, pid: process.pid, takenAt: Math.round(performance.timeOrigin), stack: "" }],
+      toParent: -1,
+      exitHandlers: "new",
+      inheritedExit: new Set(),
+      committed: false,
+      keepFds: new Set(),
+    };
+    g[KEY] = s;
+  }
+  return s;
+}
+
+/** 0 in the original process, n inside n nested snapshots. */
+export function depth(): number {
+  return state().chain.length - 1;
+}

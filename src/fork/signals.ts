@@ -1,0 +1,95 @@
+// Signals while a parent waits for its snapshot child: the ones in `forward` go to the child
+// (a tiny C handler, src/sys/forward.c, does the kill); dispositions change only for the wait
+// and are restored after; then the parent acts on what it received as it would have without
+// the snapshot (its own handler runs, or the default action happens), except SIGINT, which
+// belonged to the child.
+import { join } from "node:path";
+import { messages } from "../errors.ts";
+import { compileForwarder, type ForwarderShim } from "../sys/ffi.ts";
+import { getpid, kill } from "../sys/process.ts";
+import { installHandler, restoreAction, saveAction, SIGINT } from "../sys/signal.ts";
+
+let shim: ForwarderShim | undefined;
+let shimError: string | undefined;
+
+// Compiles forward.c once per process (TinyCC, a few ms); children inherit it.
+function loadShim(): ForwarderShim {
+  shim ??= compileForwarder(join(import.meta.dir, "../sys/forward.c"));
+  return shim;
+}
+
+/** The forwarding in force around one fork and wait. */
+export interface Forwarding {
+  /** In the parent after the fork: forwards to `pid` from now on, and what arrived since install. */
+  attach(pid: number): void;
+  /** In the child: puts back the dispositions the parent had (the child inherits the handler). */
+  restoreInChild(): void;
+  /** In the parent after the wait, or when the snapshot is refused: restores the dispositions and acts on what arrived. */
+  end(): void;
+}
+
+const NONE: Forwarding = { attach() {}, restoreInChild() {}, end() {} };
+
+/**
+ * Installed before the fork, so that a signal between the fork and the wait (a Ctrl+C) is
+ * held, not fatal: until attach() the handler only counts it. Every disposition it changed is
+ * back as it was if installing one fails.
+ */
+export function prepareForwarding(numbers: number[]): Forwarding {
+  if (numbers.length === 0) return NONE;
+  let s: ForwarderShim;
+  try {
+    s = loadShim();
+  } catch (e) {
+    // A Bun without TinyCC: snapshots still work, signals reach the parent as without them;
+    // said once, not silently.
+    if (shimError === undefined) {
+      shimError = e instanceof Error ? e.message : String(e);
+      console.error(messages.noForwarding(shimError));
+    }
+    return NONE;
+  }
+  const handler = s.snap_forward_ptr()!;
+  s.snap_set_child(0);
+  // What each signal's count was before: what arrives is what the count grew by.
+  const seen = new Map(numbers.map((n) => [n, s.snap_count(n)]));
+  const saved: [number, Uint8Array][] = [];
+  const restore = () => {
+    for (const [n, old] of saved.splice(0).reverse()) restoreAction(n, old);
+  };
+  try {
+    for (const n of numbers) {
+      saved.push([n, saveAction(n)]);
+      installHandler(n, handler);
+    }
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  // The signals that arrived since the last look.
+  const arrived = () =>
+    numbers.filter((n) => {
+      const now = s.snap_count(n);
+      const got = now !== seen.get(n);
+      seen.set(n, now);
+      return got;
+    });
+  let ended = false;
+  return {
+    attach(pid) {
+      s.snap_set_child(pid);
+      for (const n of arrived()) kill(pid, n);
+    },
+    restoreInChild() {
+      restore();
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      restore();
+      s.snap_set_child(0);
+      // Delivered again to this process now that its own dispositions are back.
+      for (const n of arrived()) if (n !== SIGINT) kill(getpid(), n);
+    },
+  };
+}

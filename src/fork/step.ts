@@ -1,0 +1,54 @@
+// The fork as an ordered list of steps. Each step says what it does before the fork (prepare),
+// how that is taken back if the snapshot is refused (undo), what it does in the child right
+// after the fork (child), in the parent right after the fork (parent), and in the parent once a
+// waited-for child has been reaped (finish). fork.ts runs them: prepare and child in list order,
+// undo and finish in reverse.
+import { messages, SnapshotError } from "../errors.ts";
+
+/** One step of the fork. Every hook is optional. */
+export interface Step {
+  /** A short name, for errors and for failure injection in tests. */
+  readonly name: string;
+  /** In the parent, before the fork. Throws to refuse; what it made, `undo` takes back. */
+  prepare?(): void;
+  /** In the parent, when a later step or the fork failed: takes back what `prepare` made. */
+  undo?(): void;
+  /** In the child, right after the fork, before any user code. */
+  child?(): void;
+  /** In the parent, right after the fork. */
+  parent?(): void;
+  /** In the parent, once a waited-for child has been reaped. */
+  finish?(): void;
+}
+
+// BUN_SNAPSHOT_FAIL_STEP=<name> makes that step fail right after its prepare (tests prove the
+// undo with it); read once.
+const FAIL_STEP = process.env.BUN_SNAPSHOT_FAIL_STEP;
+
+/**
+ * Runs every step's prepare in order. When one throws, the steps prepared before it (and it,
+ * when the failure was injected after its prepare) are undone in reverse order, then the error
+ * is thrown on.
+ */
+export function prepareAll(steps: readonly Step[]): void {
+  const done: Step[] = [];
+  try {
+    for (const s of steps) {
+      s.prepare?.();
+      done.push(s);
+      if (FAIL_STEP === s.name) throw new SnapshotError("EIO", messages.injected(s.name));
+    }
+  } catch (e) {
+    undoAll(done);
+    throw e;
+  }
+}
+
+/** Undoes prepared steps in reverse order; an undo that throws does not stop the others. */
+export function undoAll(steps: readonly Step[]): void {
+  for (const s of [...steps].reverse()) {
+    try {
+      s.undo?.();
+    } catch {}
+  }
+}

@@ -1,5 +1,0 @@
-// `bun --preload bun-snapshot/safe` or bunfig.toml `preload = ["bun-snapshot/safe"]`: restarts
-// the process snapshot-safe before any user code has run.
-import { ensureSafe } from "./safe.ts";
-
-ensureSafe();

@@ -1,0 +1,5 @@
+// `bun --preload bun-snapshot/safe` or bunfig.toml `preload = ["bun-snapshot/safe"]`: restarts
+// the process snapshot-safe before any user code has run.
+import { ensureSafe } from "./mode.ts";
+
+ensureSafe();

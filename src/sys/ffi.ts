@@ -1,0 +1,145 @@
+// The only door to bun:ffi: loads the C library (glibc or musl) with every symbol the package
+// calls, reads errno right after a failed call, and compiles the C signal handler (TinyCC).
+// The files beside this one wrap the symbols by OS concern; nothing above src/sys/ sees a
+// pointer or an errno.
+import { cc, dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { existsSync, readFileSync } from "node:fs";
+import { messages, SnapshotError, syscallError } from "../errors.ts";
+
+const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
+
+const SYMBOLS = {
+  fork: { args: [], returns: i32 },
+  _exit: { args: [i32], returns: V },
+  waitpid: { args: [i32, P, i32], returns: i32 },
+  getpid: { args: [], returns: i32 },
+  getppid: { args: [], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  madvise: { args: [u64, u64, i32], returns: i32 },
+  poll: { args: [P, u64, i32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  write: { args: [i32, P, u64], returns: i64 },
+  pread: { args: [i32, P, u64, i64], returns: i64 },
+  lseek: { args: [i32, i64, i32], returns: i64 },
+  memfd_create: { args: [cstring, u32], returns: i32 },
+  syscall: { args: [i64, i64, i64], returns: i64 },
+  execve: { args: [cstring, P, P], returns: i32 },
+  signal: { args: [i32, u64], returns: u64 },
+  sigprocmask: { args: [i32, P, P], returns: i32 },
+  __errno_location: { args: [], returns: P },
+  __libc_current_sigrtmin: { args: [], returns: i32 },
+  pthread_self: { args: [], returns: u64 },
+  epoll_create1: { args: [i32], returns: i32 },
+  epoll_ctl: { args: [i32, i32, i32, P], returns: i32 },
+  eventfd: { args: [u32, i32], returns: i32 },
+  timerfd_create: { args: [i32, i32], returns: i32 },
+  timerfd_settime: { args: [i32, i32, P, P], returns: i32 },
+  dup3: { args: [i32, i32, i32], returns: i32 },
+  open: { args: [cstring, i32, u32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, P], returns: i32 },
+  pipe2: { args: [P, i32], returns: i32 },
+  getsockopt: { args: [i32, i32, i32, P, P], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
+  sigaction: { args: [i32, P, P], returns: i32 },
+  setpgid: { args: [i32, i32], returns: i32 },
+  getpgrp: { args: [], returns: i32 },
+  tcgetpgrp: { args: [i32], returns: i32 },
+  tcsetpgrp: { args: [i32, i32], returns: i32 },
+  tcgetattr: { args: [i32, P], returns: i32 },
+  tcsetattr: { args: [i32, i32, P], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  getuid: { args: [], returns: u32 },
+} as const;
+
+type Lib = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+let lib: Lib | undefined;
+let libPath = "";
+
+/** Throws ENOTSUP anywhere but Linux on x64 or arm64. */
+export function assertSupported(): void {
+  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
+    throw new SnapshotError("ENOTSUP", messages.notSupported(process.platform, process.arch));
+  }
+}
+
+// The C library this Bun runs on: musl's loader when Bun is a musl build, else glibc's libc.so.6.
+function candidates(): string[] {
+  const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+  const musl = [`/lib/ld-musl-${arch}.so.1`, `libc.musl-${arch}.so.1`];
+  let maps = "";
+  try {
+    maps = readFileSync("/proc/self/maps", "utf8");
+  } catch {}
+  const isMusl = maps.includes("ld-musl") || (!maps.includes("libc.so.6") && existsSync(musl[0]!));
+  return isMusl ? [...musl, "libc.so.6"] : ["libc.so.6", ...musl];
+}
+
+/** The loaded C library's symbols (loaded on first use). */
+export function libc(): Lib {
+  if (lib) return lib;
+  assertSupported();
+  const tried = candidates();
+  for (const name of tried) {
+    try {
+      lib = dlopen(name, SYMBOLS).symbols;
+      libPath = name;
+      return lib;
+    } catch {}
+  }
+  throw new SnapshotError("ENOTSUP", messages.noLibc(tried));
+}
+
+/** Which C library was loaded (a path or soname). */
+export function libcName(): string {
+  libc();
+  return libPath;
+}
+
+/**
+ * The version of the C library, e.g. "2.36": glibc's gnu_get_libc_version(). null on musl
+ * (it has no such call) or when the library cannot be loaded.
+ */
+export function libcVersion(): string | null {
+  try {
+    libc();
+    const { symbols } = dlopen(libPath, { gnu_get_libc_version: { args: [], returns: cstring } });
+    return String(symbols.gnu_get_libc_version());
+  } catch {
+    return null;
+  }
+}
+
+/** errno of the calling thread; call it right after the failed call, before any other. */
+export function errno(): number {
+  return read.i32(libc().__errno_location() as Pointer, 0);
+}
+
+/** Throws a SnapshotError with errno when a call returned -1; else the result as a number. */
+export function check(syscall: string, r: number | bigint): number {
+  const n = Number(r);
+  if (n === -1) throw syscallError(syscall, errno());
+  return n;
+}
+
+/** The functions of forward.c, the signal handler a waiting parent runs. */
+export interface ForwarderShim {
+  snap_set_child(pid: number): void;
+  snap_count(sig: number): number;
+  snap_forward_ptr(): number | bigint | null;
+}
+
+/** Compiles the forwarding handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
+export function compileForwarder(source: string): ForwarderShim {
+  return cc({
+    source,
+    symbols: {
+      snap_set_child: { args: ["i32"], returns: "void" },
+      snap_count: { args: ["i32"], returns: "u32" },
+      snap_forward_ptr: { args: [], returns: "ptr" },
+    },
+  }).symbols as unknown as ForwarderShim;
+}

@@ -1,0 +1,46 @@
+// The /proc parsers on fixed texts, as the kernel writes them.
+import { expect, test } from "bun:test";
+import { parseCmdline, parseEnviron } from "../../src/proc/environ.ts";
+import { fdinfoField, parseRegistrations } from "../../src/proc/fds.ts";
+import { dataRanges, eachOrdinaryRange, mappingOf, parseMaps, rangesWithFlag } from "../../src/proc/maps.ts";
+import { parseStat } from "../../src/proc/threads.ts";
+
+const MAPS = `55d0c0000000-55d0c0100000 r--p 00000000 08:01 1234 /usr/bin/bun
+55d0c0100000-55d0c0200000 rw-p 00100000 08:01 1234 /usr/bin/bun
+55d0c0200000-55d0c0300000 rw-p 00000000 00:00 0
+7f0000000000-7f0040000000 rwxp 00000000 00:00 0
+7ffc00000000-7ffc00002000 r--p 00000000 00:00 0                          [vvar]
+7ffc00002000-7ffc00004000 r-xp 00000000 00:00 0                          [vdso]
+`;
+
+test("maps: mappings, lookups by address, the executable's data, the ranges fork advice may touch", () => {
+  const maps = parseMaps(MAPS);
+  expect(maps.length).toBe(6);
+  expect(maps[1]).toEqual({ lo: 0x55d0c0100000, hi: 0x55d0c0200000, perms: "rw-p", offset: 0x100000, path: "/usr/bin/bun" });
+  expect(mappingOf(maps, 0x55d0c01ffffc, 4, true)).toBe(maps[1]);
+  expect(mappingOf(maps, 0x55d0c01ffffe, 4)).toBeUndefined(); // crosses the end
+  expect(mappingOf(maps, 0x55d0c0000000, 4, true)).toBeUndefined(); // read-only
+  expect(dataRanges(maps, "/usr/bin/bun")).toEqual([[0x55d0c0100000, 0x55d0c0200000], [0x55d0c0200000, 0x55d0c0300000]]);
+  const seen: number[] = [];
+  expect(eachOrdinaryRange(MAPS, (lo) => seen.push(lo))).toBe(4);
+  expect(seen.at(-1)).toBe(0x7f0000000000);
+  const smaps = "7f0000000000-7f0040000000 rwxp 00000000 00:00 0\nVmFlags: rd wr ex mr mw me dc nh\n55d0c0100000-55d0c0200000 rw-p\nVmFlags: rd wr mr mw me\n";
+  expect(rangesWithFlag(smaps, "dc")).toEqual(["7f0000000000-7f0040000000"]);
+});
+
+test("fdinfo: numeric fields and epoll registrations with their inodes", () => {
+  const info = "pos:\t0\nflags:\t02004002\nmnt_id:\t15\nino:\t1057\ntfd:        5 events:       19 data:     7f0012345678  pos:0 ino:3f2 sdev:8\ntfd:        9 events: 80000019 data:                9  pos:0 ino:3f9 sdev:8\n";
+  expect(fdinfoField(info, "flags", 8)).toBe(0o2004002);
+  expect(fdinfoField(info, "nothing")).toBe(0);
+  expect(parseRegistrations(info)).toEqual([
+    { tfd: 5, events: "19", data: "7f0012345678", ino: "3f2" },
+    { tfd: 9, events: "80000019", data: "9", ino: "3f9" },
+  ]);
+});
+
+test("stat, environ, cmdline: names with spaces and parentheses, values with =", () => {
+  expect(parseStat("1234 (Bun Pool 0) S 1 1234 1234 0 -1")).toEqual({ name: "Bun Pool 0", state: "S" });
+  expect(parseStat("77 (a) b) (c) R 1")).toEqual({ name: "a) b) (c", state: "R" });
+  expect([...parseEnviron("A=1\0B=x=y\0\0C\0")]).toEqual([["A", "1"], ["B", "x=y"]]);
+  expect(parseCmdline("bun\0app.ts\0--flag=a b\0")).toEqual(["bun", "app.ts", "--flag=a b"]);
+});
