@@ -27,18 +27,20 @@ export function watchDetached(pid: number, exitPipe: number, t0: number): Detach
     try {
       while (!(await reader.read()).done);
     } catch {}
-    // A later snapshot child has a copy of this watcher, on a pipe its isolation cut: in that
-    // copy, the child is not ours to reap, so the copy never settles.
-    if (getpid() !== owner) return new Promise<never>(() => {});
-    // The pipe closes as the child exits; the zombie appears a moment later.
-    let status = waitpid(pid, WNOHANG);
-    while (status === null) {
+    // The pipe closes as the child exits; the zombie appears a moment later. After every await,
+    // this may be a later snapshot child's copy of the watcher (forked while it waited: on a pipe
+    // its isolation cut, or in this loop): there the child is not ours to reap, so the copy never
+    // settles. (Seen: a copy that reaped here died of ECHILD, 1 run in 7 of ten detached forks.)
+    for (;;) {
+      if (getpid() !== owner) return new Promise<never>(() => {});
+      const status = waitpid(pid, WNOHANG);
+      if (status !== null) {
+        reaped = true;
+        close(exitPipe);
+        return makeOutcome(pid, status, performance.now() - t0);
+      }
       await Bun.sleep(1);
-      status = waitpid(pid, WNOHANG);
     }
-    reaped = true;
-    close(exitPipe);
-    return makeOutcome(pid, status, performance.now() - t0);
   })();
   return {
     role: "parent",
