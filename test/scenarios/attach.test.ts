@@ -1,6 +1,6 @@
 // Attaching to a live server: a copy of it is inspected and changed while it keeps serving.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, mkdtempSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../../src/errors.ts";
@@ -67,11 +67,19 @@ test("a process without the hook: a clear error, exit status 2", async () => {
 
 test("another user is refused, and the refusal is logged", async () => {
   // The app runs as nobody in a directory of its own; root, another user, may enter it (and
-  // so reach the socket) but is refused by the peer check.
+  // so reach the socket) but is refused by the peer check. The app's files are copied there:
+  // the checkout may be in a directory nobody cannot enter (a home directory, mktemp -d), and so
+  // may Bun itself.
   const dir = mkdtempSync(join(tmpdir(), "snap-attach-"));
   chmodSync(dir, 0o1777);
+  cpSync(join(ROOT, "src"), join(dir, "pkg/src"), { recursive: true });
+  cpSync(join(ROOT, "test/fixtures/attach-app.ts"), join(dir, "pkg/test/fixtures/attach-app.ts"));
+  const canRun = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", "0"]).exitCode === 0;
+  const bun = canRun ? process.execPath : join(dir, "bun");
+  if (!canRun) cpSync(process.execPath, bun);
+  for (const d of ["pkg", "pkg/src", "pkg/test", "pkg/test/fixtures"]) chmodSync(join(dir, d), 0o755);
   const env = { BUN_SNAPSHOT_DIR: join(dir, "sockets"), HOME: dir };
-  const app = await start(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(ROOT, "test/fixtures/attach-app.ts")], env);
+  const app = await start(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bun, join(dir, "pkg/test/fixtures/attach-app.ts")], env);
   const pid = Number(app.first.split(" ")[1]);
   const r = await attachEval(pid, "state.hits", env);
   expect(r).toEqual({ code: 1, out: "", err: messages.attachRefused(0) });
