@@ -131,6 +131,10 @@ export const messages = {
       "use the synchronous forms (readFileSync, gzipSync, Bun.password.hashSync, require(), ...) in a snapshot",
     ),
   badTrialFn: (value: unknown) => `trial(fn): fn must be a function, got ${value === null ? "null" : typeof value}`,
+  workerUnjoined: (which: string) =>
+    `${which} was terminated and Bun has not joined its thread yet (its "close" event has not fired): a snapshot now would ` +
+    `leave its child a join on a thread that does not exist there (it aborts or hangs). Wait for the Worker to close first, e.g. ` +
+    '`await new Promise((r) => worker.addEventListener("close", r))` after `worker.terminate()`, then take the snapshot',
   stdioBusy: (stream: string) =>
     `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
     `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.once("drain", r))\`, then take the snapshot`,

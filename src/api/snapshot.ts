@@ -1,4 +1,5 @@
 // The public verbs of the contract (API.md) over the fork protocol and the lineage.
+import { trackWorkers } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendCommit, sendRevertTo } from "../fork/channel.ts";
 import type { DetachedChild } from "../fork/detached.ts";
@@ -8,6 +9,11 @@ import { depth as currentDepth, state, type SnapshotInfo } from "../fork/lineage
 import type { Outcome } from "../fork/outcome.ts";
 import type { SnapshotOptions } from "../options.ts";
 import { assertSupported } from "../sys/ffi.ts";
+
+// The one thing loading the API does: terminated Workers are recorded from now on, so that a
+// snapshot taken before Bun has joined one is refused instead of crashing its child
+// (src/bun-internals/workers.ts). It wraps Worker.prototype.terminate; nothing else changes.
+trackWorkers();
 
 /**
  * Takes a snapshot (a fork of this process). Returns true in the child, which continues from

@@ -5,6 +5,7 @@
 // memory come last, right before the fork, so that nothing made before is left out of them.
 import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
+import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { forwardedSignals, isolationFor, type Mode, type TrialOptions } from "../options.ts";
 import { unsafeReason } from "../safe/mode.ts";
@@ -48,7 +49,8 @@ export interface ForkContext {
 // BUN_SNAPSHOT_QUIESCE=0 turns the wait for idle helper threads off (for measuring it).
 const QUIESCE = process.env.BUN_SNAPSHOT_QUIESCE !== "0";
 
-// Refuses a process that is not snapshot-safe, and output a fork would print twice or lose.
+// Refuses a process that is not snapshot-safe, output a fork would print twice or lose, and a
+// terminated Worker whose thread Bun has not joined yet.
 function check(c: ForkContext): Step {
   return {
     name: "check",
@@ -59,6 +61,9 @@ function check(c: ForkContext): Step {
       }
       const busy = pendingStdio();
       if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
+      trackWorkers();
+      const worker = unjoinedWorker();
+      if (worker) throw new SnapshotError("EBUSY", messages.workerUnjoined(worker));
     },
   };
 }
