@@ -6,10 +6,16 @@
 // in 2 runs of 6. A snapshot cannot run the event loop to let the join happen, so it refuses
 // until the Worker's "close" event (which comes with the join) has fired.
 //
+// A termination that the event loop has not finished within a second of its own turns (a
+// Worker terminated in a snapshot child may never send "close") is taken as one that never
+// will: nothing is left to join, and snapshots are allowed again.
+//
 // Relies on Worker.prototype.terminate being the one terminate() calls go through; the record
 // starts when tracking is installed: when the package's API is loaded, and at start by the
 // bun-snapshot/safe and /attach preloads. A Worker that ends by itself (its script calls
 // process.exit) is not recorded.
+
+const STUCK_MS = 1000;
 
 type Tracked = { terminate(): void; threadId?: number; addEventListener(type: "close", fn: () => void): void };
 
@@ -32,6 +38,10 @@ export function trackWorkers(): void {
     if (!r.terminating.has(this)) {
       r.terminating.add(this);
       this.addEventListener("close", () => r.terminating.delete(this));
+      // A termination the event loop has not finished within STUCK_MS of its own turns never
+      // finishes (seen in snapshot children: "close" never comes); there is no join to wait for.
+      const stuck = setTimeout(() => r.terminating.delete(this), STUCK_MS);
+      (stuck as { unref?: () => void }).unref?.();
     }
     return terminate.call(this);
   };
