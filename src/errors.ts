@@ -3,9 +3,9 @@ import { envWords, OPTIONAL_ENV, SAFE_ENV } from "./switches.ts";
 
 /** Linux errno numbers (asm-generic: the same on x64 and arm64) to their names. */
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 10: "ECHILD",
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 7: "E2BIG", 9: "EBADF", 10: "ECHILD",
   11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
-  22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 28: "ENOSPC", 32: "EPIPE", 38: "ENOSYS",
+  20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 38: "ENOSYS", 40: "ELOOP",
   95: "ENOTSUP", 110: "ETIMEDOUT",
 };
 
@@ -144,6 +144,8 @@ export const messages = {
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
+  historyRefused: (path: string, why: string) =>
+    `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,
   helperUnavailable,
 } as const;
 
