@@ -146,6 +146,16 @@ export const messages = {
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
   historyRefused: (path: string, why: string) =>
     `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,
+  preparedReadonly: () =>
+    "attempt to write a readonly database: in a snapshot child, a statement prepared before the snapshot cannot write " +
+    '(databases open before it are read-only there; pass isolation: { databases: "writable" } to let the child write to them)',
+  databaseUnsafe: (file: string) =>
+    `bun-snapshot: the snapshot child could not make the database ${file} its own (its file could not be reopened read-only), ` +
+    'so every statement on it is refused here; pass isolation: { databases: "writable", files: "shared" } to share it with the parent instead',
+  isolationFailed: (what: string[]) =>
+    `bun-snapshot: this snapshot child could not make ${what.length === 1 ? "an inherited descriptor" : `${what.length} inherited descriptors`} its own ` +
+    `(${what.join("; ")}); ${what.length === 1 ? "it is" : "they are"} closed off here (reads end, writes fail), so nothing reaches the parent's files. ` +
+    'Pass isolation: { files: "shared" } to use the parent\'s instead',
   helperUnavailable,
 } as const;
 
