@@ -143,6 +143,8 @@ export const messages = {
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
+  trialTooLarge: (size: number, max: number) =>
+    `the trial's value takes ${size} bytes serialized, over the limit of ${max} bytes (option maxBytes); return less, or raise maxBytes`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
   historyRefused: (path: string, why: string) =>
     `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,

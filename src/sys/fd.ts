@@ -55,6 +55,11 @@ export function writeAll(fd: number, data: Uint8Array): void {
   }
 }
 
+/** The size of a regular file (a memfd): lseek to its end. */
+export function fileSize(fd: number): number {
+  return check("lseek", libc().lseek(fd, 0, SEEK_END));
+}
+
 /** The whole content of a regular file (a memfd) from offset 0, whatever its offset. */
 export function readWhole(fd: number): Uint8Array {
   const l = libc();
