@@ -143,6 +143,11 @@ export const messages = {
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
+  reexecReason: (code: string) =>
+    `restarting it with the switches failed (execve: ${code}${code === "E2BIG" ? ", its environment and arguments are too large to add them" : ""})`,
+  reexecFailed: (code: string) =>
+    `bun-snapshot: could not restart this process snapshot-safe (execve: ${code}${code === "E2BIG" ? ", its environment and arguments are too large to add the switches" : ""}); ` +
+    "it runs on as it was started, and snapshots in it refuse (EUNSAFE)",
   trialTooLarge: (size: number, max: number) =>
     `the trial's value takes ${size} bytes serialized, over the limit of ${max} bytes (option maxBytes); return less, or raise maxBytes`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
