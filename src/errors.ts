@@ -3,9 +3,9 @@ import { envWords, OPTIONAL_ENV, SAFE_ENV } from "./switches.ts";
 
 /** Linux errno numbers (asm-generic: the same on x64 and arm64) to their names. */
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 10: "ECHILD",
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 7: "E2BIG", 9: "EBADF", 10: "ECHILD",
   11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
-  22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 28: "ENOSPC", 32: "EPIPE", 38: "ENOSYS",
+  20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE", 38: "ENOSYS", 40: "ELOOP",
   95: "ENOTSUP", 110: "ETIMEDOUT",
 };
 
@@ -143,7 +143,26 @@ export const messages = {
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
+  reexecReason: (code: string) =>
+    `restarting it with the switches failed (execve: ${code}${code === "E2BIG" ? ", its environment and arguments are too large to add them" : ""})`,
+  reexecFailed: (code: string) =>
+    `bun-snapshot: could not restart this process snapshot-safe (execve: ${code}${code === "E2BIG" ? ", its environment and arguments are too large to add the switches" : ""}); ` +
+    "it runs on as it was started, and snapshots in it refuse (EUNSAFE)",
+  trialTooLarge: (size: number, max: number) =>
+    `the trial's value takes ${size} bytes serialized, over the limit of ${max} bytes (option maxBytes); return less, or raise maxBytes`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
+  historyRefused: (path: string, why: string) =>
+    `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,
+  preparedReadonly: () =>
+    "attempt to write a readonly database: in a snapshot child, a statement prepared before the snapshot cannot write " +
+    '(databases open before it are read-only there; pass isolation: { databases: "writable" } to let the child write to them)',
+  databaseUnsafe: (file: string) =>
+    `bun-snapshot: the snapshot child could not make the database ${file} its own (its file could not be reopened read-only), ` +
+    'so every statement on it is refused here; pass isolation: { databases: "writable", files: "shared" } to share it with the parent instead',
+  isolationFailed: (what: string[]) =>
+    `bun-snapshot: this snapshot child could not make ${what.length === 1 ? "an inherited descriptor" : `${what.length} inherited descriptors`} its own ` +
+    `(${what.join("; ")}); ${what.length === 1 ? "it is" : "they are"} closed off here (reads end, writes fail), so nothing reaches the parent's files. ` +
+    'Pass isolation: { files: "shared" } to use the parent\'s instead',
   helperUnavailable,
 } as const;
 

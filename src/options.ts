@@ -53,11 +53,19 @@ export interface SnapshotOptions {
   detached?: boolean;
 }
 
-/** Options of trial(): those of snapshot() plus a time limit. */
+/** Options of trial(): those of snapshot() plus a time limit and a size limit. */
 export interface TrialOptions extends SnapshotOptions {
   /** Past this many milliseconds (at least 1) the child is killed (SIGKILL) and the result says so. */
   timeoutMs?: number;
+  /**
+   * The most the value may take, serialized by structured clone, in bytes (default 1 GiB). The
+   * child checks it before sending; a larger value gives `ok: false` with an error saying so.
+   */
+  maxBytes?: number;
 }
+
+/** The default of trial()'s maxBytes: 1 GiB. */
+export const DEFAULT_MAX_BYTES = 2 ** 30;
 
 /** Which kind of snapshot the options are for. */
 export type Mode = "blocking" | "detached" | "trial";
@@ -88,7 +96,7 @@ const UNCATCHABLE = new Set([9, 19]);
 const MAX_FORWARDED = 64;
 
 const SNAPSHOT_KEYS = ["label", "forward", "foreground", "exitHandlers", "unsafe", "isolation", "detached"];
-const TRIAL_KEYS = [...SNAPSHOT_KEYS, "timeoutMs"];
+const TRIAL_KEYS = [...SNAPSHOT_KEYS, "timeoutMs", "maxBytes"];
 
 /** The known name nearest to `name` (edit distance), for "did you mean". */
 export function nearest(name: string, known: readonly string[]): string {
@@ -127,6 +135,8 @@ export function validate(o: TrialOptions, mode: Mode): void {
   validateIsolation(o.isolation);
   if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === "number" && o.timeoutMs >= 1 && o.timeoutMs <= 2 ** 31 - 1))
     throw bad("timeoutMs", o.timeoutMs, "a number of milliseconds from 1 to 2147483647");
+  if (o.maxBytes !== undefined && !(Number.isSafeInteger(o.maxBytes) && o.maxBytes >= 0))
+    throw bad("maxBytes", o.maxBytes, "a whole number of bytes, 0 or more");
 }
 
 // A signal the forwarding handler can take.

@@ -17,6 +17,9 @@ export const SAFE_ENV = {
   BUN_JSC_useWarmUpMarkedBlocks: "0",
 };
 
+/** Before a command run as root: drops CAP_DAC_OVERRIDE, so that a chmod 000 file denies it as it would deny anyone. */
+export const WITHOUT_DAC = process.getuid?.() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] : [];
+
 export const FIXTURES = join(import.meta.dir, "fixtures");
 export const ROOT = join(import.meta.dir, "..");
 
@@ -87,6 +90,8 @@ export interface RunOptions {
   stdoutFile?: string;
   /** Bun flags before the script (e.g. --preload). */
   bunArgs?: string[];
+  /** A command that runs bun (e.g. setpriv with its options), before it on the command line. */
+  wrap?: string[];
 }
 
 /** Runs test/fixtures/<name> (or an absolute path) with bun and collects what it did. */
@@ -94,7 +99,7 @@ export async function runFixture(name: string, args: string[] = [], o: RunOption
   const script = name.startsWith("/") ? name : join(FIXTURES, name);
   const env: Record<string, string | undefined> = { ...process.env, ...(o.safe === false ? {} : SAFE_ENV), ...o.env };
   if (o.safe === false) for (const k of Object.keys(SAFE_ENV)) if (!o.env || !(k in o.env)) delete env[k];
-  const proc = Bun.spawn([process.execPath, ...(o.bunArgs ?? []), script, ...args], {
+  const proc = Bun.spawn([...(o.wrap ?? []), process.execPath, ...(o.bunArgs ?? []), script, ...args], {
     cwd: ROOT,
     env,
     stdin: "ignore",

@@ -1,7 +1,7 @@
 // trial(): run a function in a snapshot child and bring its value back by structured clone.
 import { deserialize, drainMicrotasks, serialize } from "bun:jsc";
 import { messages, SnapshotError } from "../errors.ts";
-import { sendError, sendValue } from "../fork/channel.ts";
+import { sendError, sendValue, takeValue } from "../fork/channel.ts";
 import { deferExit, endChild, isUnwind, onChildEnd, SnapshotUnwind } from "../fork/exit.ts";
 import { forkSnapshot } from "../fork/fork.ts";
 import { state } from "../fork/lineage.ts";
@@ -109,7 +109,7 @@ export function trial<T>(fn: () => T | Promise<T>, options?: TrialOptions): Tria
   if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
   const { outcome, message, timedOut } = r;
   if (timedOut) return { ok: false, error: { name: "SnapshotError", message: messages.trialTimeout(options?.timeoutMs ?? 0) }, outcome };
-  if (message.value) return { ok: true, value: deserialize(message.value) as T, outcome };
+  if (message.value) return { ok: true, value: takeValue(message, deserialize) as T, outcome };
   if (message.error) return { ok: false, error: message.error, outcome };
   return { ok: false, error: { name: "SnapshotError", message: messages.trialNoValue(describeStatus(outcome.status)) }, outcome };
 }

@@ -1,29 +1,92 @@
-// bun:sqlite connections inherited by a snapshot child: read-only there. Depends on bun:sqlite's
-// JS surface (Database.prototype methods, a connection's `handle` and `filename`).
+// bun:sqlite connections inherited by a snapshot child: read-only there, in every journal mode.
+// Depends on bun:sqlite's JS surface: Database.prototype methods, a connection's `handle` and
+// `filename`, a Statement's `native` (the raw statement whose prototype runs every statement,
+// with its `readonly`, sqlite3_stmt_readonly).
 //
-// Connections opened before the snapshot refuse writes in the child with SQLite's own error
-// ("attempt to write a readonly database", SQLITE_READONLY): on first use of each, the child sets
-// PRAGMA query_only. Connections opened in the child are left alone (their handles are newer
-// than any the parent had). Below that, the child's isolation reopens the database file itself
-// read-only, so a statement prepared before the snapshot cannot write either.
+// Two holes this closes, each measured on Bun 1.4.5:
+// - A connection opened before the snapshot gets PRAGMA query_only on its first use through a
+//   Database method in the child, so SQLite itself refuses its writes (SQLITE_READONLY).
+// - A statement prepared before the snapshot runs without any Database method: nothing would set
+//   query_only, and in WAL mode its write reached the parent's file through the -wal descriptor.
+//   bun:sqlite does not say which connection such a statement belongs to, so in the child every
+//   one of them that writes is refused with the same SQLITE_READONLY error (a statement the child
+//   gets back from db.query()'s cache is known by its connection and left to SQLite).
+// A database the child could not reopen read-only (its descriptor is a dead end) refuses every
+// statement, reads too; then so does every statement prepared before the snapshot.
+import { realpathSync } from "node:fs";
+import { messages } from "../errors.ts";
 
-/** In the child: every connection opened before the snapshot becomes query-only on first use. */
-export function protectDatabases(): void {
+type Db = { handle: number; filename: string };
+const RAW_METHODS = ["run", "get", "all", "values", "raw", "iterate"];
+const DB_METHODS = ["run", "exec", "query", "prepare", "transaction", "serialize", "fileControl", "loadExtension"];
+
+// SQLite's own error for a write on a read-only database, as bun:sqlite throws it (an error
+// named SQLiteError is an instance of bun:sqlite's SQLiteError).
+function readonlyError(message: string): Error {
+  return Object.assign(new Error(message), { name: "SQLiteError", code: "SQLITE_READONLY", errno: 8 });
+}
+
+// The path a database was opened with, resolved as its descriptor's link would be ("" when none).
+function resolved(filename: string): string {
+  try {
+    return realpathSync(filename);
+  } catch {
+    return filename;
+  }
+}
+
+/**
+ * In the child: connections opened before the snapshot become query-only on first use, and
+ * statements prepared before it cannot write. `unsafe` lists database files the child could not
+ * reopen read-only: every statement on them is refused.
+ */
+export function protectDatabases(unsafe: string[] = []): void {
   const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
   const probe = new Database(":memory:");
-  const firstChildHandle = (probe as unknown as { handle: number }).handle;
+  const firstChildHandle = (probe as unknown as Db).handle;
+  const rawProto = Object.getPrototypeOf(probe.prepare("select 1").native) as Record<string, Function>;
   probe.close();
-  const proto = Database.prototype as unknown as Record<string, Function>;
+  const refused = new Set(unsafe);
+  const proto = Database.prototype as unknown as Record<PropertyKey, Function>;
   const exec = proto.exec!;
-  const seen = new WeakSet<object>();
-  for (const method of ["run", "exec", "query", "prepare", "transaction"]) {
+  // Per connection: "free" (opened in the child, or in memory), "readonly" or "refused".
+  const policy = new WeakMap<object, "free" | "readonly" | "refused">();
+  // Raw statements seen coming out of a Database method in the child, with their connection.
+  const owner = new WeakMap<object, object>();
+  const policyOf = (db: Db): "free" | "readonly" | "refused" => {
+    let p = policy.get(db);
+    if (p) return p;
+    const memory = db.filename === ":memory:" || db.filename === "";
+    if (db.handle >= firstChildHandle || memory) p = "free";
+    else if (refused.has(resolved(db.filename))) p = "refused";
+    else {
+      exec.call(db, "PRAGMA query_only = ON");
+      p = "readonly";
+    }
+    policy.set(db, p);
+    return p;
+  };
+  const prepareOwned = Object.getOwnPropertySymbols(proto).find((s) => s.description === "prepareOwned");
+  for (const method of [...DB_METHODS, ...(prepareOwned ? [prepareOwned] : [])]) {
     const original = proto[method];
     if (typeof original !== "function") continue;
-    proto[method] = function (this: { handle: number; filename: string }, ...args: unknown[]) {
-      if (!seen.has(this)) {
-        seen.add(this);
-        if (this.handle < firstChildHandle && this.filename !== ":memory:" && this.filename !== "") exec.call(this, "PRAGMA query_only = ON");
-      }
+    proto[method] = function (this: Db, ...args: unknown[]) {
+      if (policyOf(this) === "refused") throw readonlyError(messages.databaseUnsafe(this.filename));
+      const out = original.apply(this, args);
+      const raw = (out as { native?: unknown } | null)?.native;
+      if (raw && typeof raw === "object") owner.set(raw, this);
+      return out;
+    };
+  }
+  for (const method of RAW_METHODS) {
+    const original = rawProto[method];
+    if (typeof original !== "function") continue;
+    rawProto[method] = function (this: { readonly: boolean }, ...args: unknown[]) {
+      const db = owner.get(this);
+      if (db) {
+        if (policy.get(db) === "refused") throw readonlyError(messages.databaseUnsafe((db as Db).filename));
+      } else if (refused.size) throw readonlyError(messages.databaseUnsafe([...refused].join(", ")));
+      else if (!this.readonly) throw readonlyError(messages.preparedReadonly());
       return original.apply(this, args);
     };
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // `bun-snapshot`: the command line. Subcommands: run, repl, attach, doctor, --help.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { SnapshotError } from "../errors.ts";
 import { ensureSafe, execSafe } from "../safe/mode.ts";
 import { envWords, OPTIONAL_ENV, SAFE_ENV } from "../switches.ts";
@@ -30,8 +31,23 @@ Other ways to start a process snapshot-safe:
   ${envWords(OPTIONAL_ENV)} bun repl          (the last one where Bun 1.4+ knows it)
 `;
 
-// Runs the subcommand named by argv; returns the exit code for the ones that return.
-async function main(argv: string[]): Promise<number> {
+// When `run` could not re-execute: the script runs on in this process, as `bun <args>` would
+// have run it (--preload modules first), not snapshot-safe. Other Bun flags need a new process.
+async function runHere(args: string[]): Promise<number | undefined> {
+  let i = 0;
+  const preloads: string[] = [];
+  for (; args[i] === "--preload" && args[i + 1] !== undefined; i += 2) preloads.push(args[i + 1]!);
+  if (args[i] === undefined || args[i]!.startsWith("-")) return 1;
+  for (const p of preloads) await import(p);
+  const script = resolve(args[i]!);
+  process.argv = [process.argv[0]!, script, ...args.slice(i + 1)];
+  await import(pathToFileURL(script).href);
+  return undefined;
+}
+
+// Runs the subcommand named by argv; returns the exit code for the ones that return (undefined:
+// the script that `run` ran in this process sets its own).
+async function main(argv: string[]): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(HELP);
@@ -45,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     execSafe(args);
+    return await runHere(args); // the exec failed, and said so
   }
   if (cmd === "repl") {
     ensureSafe(); // re-executes this command snapshot-safe when the switches are missing
@@ -66,7 +83,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  if (code !== undefined) process.exitCode = code;
 } catch (e) {
   if (!(e instanceof SnapshotError)) throw e;
   process.stderr.write(`bun-snapshot: ${e.message}\n`);

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { closeHistory, openHistory } from "../repl/history.ts";
+import { openHistory } from "../repl/history.ts";
 import { endSession, startSnapshotRepl, UNDO_CAP } from "../repl/start.ts";
 
 /** What `bun-snapshot repl` was asked for. */
@@ -31,7 +31,8 @@ and its exports are in scope. Commands (.help lists them all):
 Ctrl+D in a snapshot reverts it; at depth 0 it exits.
 --undo: every input that runs code runs in a new snapshot, labelled with the input, at most N
 (default ${UNDO_CAP}) deep; .exit and Ctrl+D end the whole session.
-Environment: BUN_SNAPSHOT_REPL_HISTORY=file keeps the history in that file across sessions.
+The history is kept in memory. BUN_SNAPSHOT_REPL_HISTORY=file keeps it in that file across
+sessions instead (created mode 0600; a symbolic link there is refused).
 `;
 
 /** Parses the arguments of `repl`: the options, or a message saying what is wrong. */
@@ -72,8 +73,7 @@ export async function runRepl(args: string[]): Promise<number> {
     }
     ns = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   }
-  const history = openHistory();
-  process.on("exit", () => closeHistory(history));
+  const history = openHistory(process.env, (line) => process.stderr.write(line + "\n"));
   const banner = o.undo
     ? `bun-snapshot repl --undo (Bun ${Bun.version}): every input runs in a snapshot; .undo takes the last one back. .help lists the commands.`
     : `bun-snapshot repl (Bun ${Bun.version}): .snap [label] takes a snapshot, .back reverts it, .help lists the commands.`;

@@ -6,8 +6,9 @@
 // Order matters: wake-up fds, files, sockets and pipes are replaced first, then each epoll
 // instance is rebuilt from its registrations (/proc/self/fdinfo), so that the new instance
 // watches the child's objects, never the parent's.
-import { fstatSync } from "node:fs";
+import { fstatSync, writeSync } from "node:fs";
 import { protectDatabases } from "../bun-internals/sqlite.ts";
+import { messages } from "../errors.ts";
 import type { Isolation } from "../options.ts";
 import { fdinfo, fdinfoField, fdLink, fdNumbers, parseRegistrations, type Registration } from "../proc/fds.ts";
 import { epollCreate, epollAdd, eventfd, timerfd } from "../sys/epoll.ts";
@@ -21,6 +22,10 @@ export interface IsolationReport {
   wakeups: number;
   files: number;
   databases: string[];
+  /** Database files the child could not reopen read-only: every statement on them is refused. */
+  unsafeDatabases: string[];
+  /** Descriptors the child could not make its own, closed off (reads end, writes fail). */
+  deadEnds: number[];
   cut: number;
   listenersClosed: number;
   kept: number[];
@@ -63,7 +68,7 @@ function replace(fd: number, fresh: number, flags: number): void {
  * descriptor of the same files, are always kept (REPLs need them; never repositioned).
  */
 export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = []): IsolationReport {
-  const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
+  const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], unsafeDatabases: [], deadEnds: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
   let quiet = -1;
@@ -91,6 +96,12 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
       else inherited.push({ fd, type: st.mode & S_IFMT });
     } catch {} // the directory handle of the listing itself, already closed
   }
+  // SQLite databases open for writing, by path, so that their -wal and -journal files are known too.
+  const databases = new Map<number, string>();
+  if (o.databases !== "writable")
+    for (const { fd, type } of inherited) if (type === S_IFREG && isSqlite(fd)) databases.set(fd, fdLink(fd));
+  const dbPaths = new Set(databases.values());
+  const told: string[] = [];
   for (const { fd, type } of inherited) {
     let what = "";
     try {
@@ -138,9 +149,22 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
         r.cut++;
       } else if (type === S_IFREG || type === S_IFDIR) {
         what = "file";
-        if (o.files === "shared" && o.databases === "writable") continue;
-        if (reopenFile(fd, flags, o)) r.databases.push(fdLink(fd));
-        else if (o.files !== "shared") r.files++;
+        const link = fdLink(fd);
+        const db = databases.get(fd) ?? companionOf(link, dbPaths);
+        if (db === undefined && o.files === "shared") continue;
+        try {
+          reopenFile(fd, flags, db !== undefined);
+        } catch (e) {
+          // Fail closed: a file the child cannot reopen is not left shared with the parent.
+          if (deadSocket < 0) deadSocket = deadSocketEnd();
+          dup3(deadSocket, fd, flags & O_CLOEXEC);
+          r.deadEnds.push(fd);
+          told.push(`fd ${fd} ${link}: ${e instanceof Error ? e.message : String(e)}`);
+          if (db !== undefined && !r.unsafeDatabases.includes(db)) r.unsafeDatabases.push(db);
+          continue;
+        }
+        if (databases.has(fd)) r.databases.push(link);
+        else r.files++;
       } else r.kept.push(fd); // character and block devices: no offset of their own to give
     } catch (e) {
       r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
@@ -155,28 +179,31 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
     }
   }
   for (const fd of [deadSocket, quiet, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
-  if (r.databases.length) protectDatabases();
+  if (r.databases.length || r.unsafeDatabases.length) protectDatabases(r.unsafeDatabases);
+  for (const f of r.failed) told.push(`fd ${f.fd} (${f.what || "unknown"}): ${f.error}`);
+  if (told.length) {
+    try {
+      writeSync(2, messages.isolationFailed(told) + "\n");
+    } catch {}
+  }
   lastReport = r;
   return r;
 }
 
-// Gives the file at `fd` a description of its own at the same offset (or, for an SQLite
-// database under the "readonly" policy, a read-only one). Returns true for a database.
-function reopenFile(fd: number, flags: number, o: Isolation): boolean {
-  const path = `/proc/self/fd/${fd}`;
-  const mode = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-  let fresh = open(path, mode);
-  const db = o.databases !== "writable" && (flags & O_ACCMODE) === O_RDWR && isSqlite(fresh);
-  if (db) {
-    close(fresh);
-    fresh = open(path, (mode & ~O_ACCMODE) | O_RDONLY);
-  } else if (o.files === "shared") {
-    close(fresh);
-    return false;
-  }
+// Gives the file at `fd` a description of its own at the same offset; read-only for an SQLite
+// database or its -wal or -journal file (under the "readonly" policy). Throws when it cannot.
+function reopenFile(fd: number, flags: number, readonly: boolean): void {
+  let mode = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (readonly) mode = (mode & ~O_ACCMODE) | O_RDONLY;
+  const fresh = open(`/proc/self/fd/${fd}`, mode);
   seek(fresh, offset(fd));
   replace(fd, fresh, flags);
-  return db;
+}
+
+// The database whose -wal or -journal file `link` is, if it is one of `dbs`.
+function companionOf(link: string, dbs: Set<string>): string | undefined {
+  const m = /^(.*)-(wal|journal)$/.exec(link);
+  return m && dbs.has(m[1]!) ? m[1] : undefined;
 }
 
 // One end of a socket pair whose other end is closed: reads see EOF, writes fail (EPIPE).
@@ -230,7 +257,9 @@ export interface EpollRegistration extends Registration {
   epfd: number;
 }
 
-// Whether the file open at `fd` starts with the SQLite header.
+// Whether the file open at `fd` for writing starts with the SQLite header (read through the
+// inherited descriptor, whose offset pread leaves alone).
 function isSqlite(fd: number): boolean {
+  if ((fdFlags(fd) & O_ACCMODE) !== O_RDWR) return false;
   return Buffer.from(readAt(fd, 16, 0)).toString("latin1") === SQLITE_MAGIC;
 }

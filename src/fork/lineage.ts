@@ -1,5 +1,6 @@
 // Who this process is: its depth, the chain of snapshots that led to it, and what it must tell
 // its parent. Kept under a Symbol.for key on globalThis so two copies of the package agree.
+import { DEFAULT_MAX_BYTES } from "../options.ts";
 import type { Outcome } from "./outcome.ts";
 
 /** One level of the chain returned by snapshots(). */
@@ -34,6 +35,8 @@ export interface State {
   lastOutcome?: Outcome;
   /** Descriptors every later snapshot child keeps as they are (an attach session's connection). */
   keepFds: Set<number>;
+  /** The most a trial's value may take, serialized, to send back to this snapshot's parent (option maxBytes). */
+  maxBytes: number;
 }
 
 const KEY = Symbol.for("bun-snapshot.state.v1");
@@ -50,6 +53,7 @@ export function state(): State {
       inheritedExit: new Set(),
       committed: false,
       keepFds: new Set(),
+      maxBytes: DEFAULT_MAX_BYTES,
     };
     g[KEY] = s;
   }

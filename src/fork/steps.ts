@@ -7,7 +7,7 @@ import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
-import { forwardedSignals, isolationFor, type Mode, type TrialOptions } from "../options.ts";
+import { DEFAULT_MAX_BYTES, forwardedSignals, isolationFor, type Mode, type TrialOptions } from "../options.ts";
 import { unsafeReason } from "../safe/mode.ts";
 import { close, pipe } from "../sys/fd.ts";
 import { getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "../sys/process.ts";
@@ -163,6 +163,7 @@ function lineage(c: ForkContext): Step {
       s.toParent = c.channel;
       s.chain.push({ ...c.info, pid: getpid() });
       s.committed = false;
+      s.maxBytes = c.o.maxBytes ?? DEFAULT_MAX_BYTES;
       delete s.lastOutcome;
     },
   };

@@ -80,7 +80,7 @@ function trialCommand(expr: string): void {
     say("(.trial needs an expression, e.g. .trial db.size)");
     return r.displayPrompt();
   }
-  const slot = trialSlot(s.history);
+  const slot = trialSlot();
   const f = tryFork("trial");
   if (!f) {
     slot.dispose();

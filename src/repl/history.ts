@@ -2,22 +2,28 @@
 // to one file, in the order typed, so a parent that resumes after its child ended can show the
 // lines typed in the child (its own memory only holds what it had when it forked). Synchronous
 // fs only: the promise-based fs that node:repl's own history file uses can hang in a child.
-// An attach session keeps its history in memory (a memfd, shared by the snapshots it takes the
-// way a file is), never in a file of the server's.
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { close, memfd } from "../sys/fd.ts";
+// By default the history is in memory (a memfd, shared by the session's snapshots the way a file
+// is): nothing of a session is ever written to disk, let alone to a world-writable directory.
+// BUN_SNAPSHOT_REPL_HISTORY=file opts in to a file of the user's, opened once without following
+// a symlink and used through its descriptor from then on.
+import { appendFileSync, fstatSync, readFileSync } from "node:fs";
+import { messages } from "../errors.ts";
+import { close, memfd, open, O_CLOEXEC } from "../sys/fd.ts";
 
-/** A session's shared history file. */
+/** A session's shared history. */
 export interface HistoryFile {
-  /** The file's path. */
+  /** Where to read and append: /proc/self/fd/N, the descriptor of a memfd or of the named file. */
   path: string;
-  /** Whether the file outlives the session (BUN_SNAPSHOT_REPL_HISTORY names it). */
-  keep: boolean;
-  /** In memory (a memfd, path /proc/self/fd/N): nothing on disk; gone with the session's processes. */
+  /** In memory (a memfd): nothing on disk; gone with the session's processes. */
   memory?: boolean;
 }
+
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+const O_APPEND = 0o2000;
+const O_NOFOLLOW = 0o400000;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
 
 /**
  * A history kept in memory: a memfd the session's snapshots inherit (reopened through
@@ -25,45 +31,34 @@ export interface HistoryFile {
  */
 export function memoryHistory(): HistoryFile {
   const fd = memfd("bun-snapshot-repl-history");
-  return { path: `/proc/self/fd/${fd}`, keep: true, memory: true };
+  return { path: `/proc/self/fd/${fd}`, memory: true };
 }
 
-/** Where a `.trial` child leaves its result for the parent: a file next to the history, or a memfd for a history in memory. */
-export function trialSlot(h: HistoryFile): { path: string; dispose(): void } {
-  if (h.memory) {
-    const fd = memfd("bun-snapshot-repl-trial");
-    return { path: `/proc/self/fd/${fd}`, dispose: () => close(fd) };
-  }
-  const path = `${h.path}.trial-${process.pid}`;
-  rmSync(path, { force: true });
-  return { path, dispose: () => rmSync(path, { force: true }) };
+/** Where a `.trial` child leaves its result for the parent: always a memfd, never a file. */
+export function trialSlot(): { path: string; dispose(): void } {
+  const fd = memfd("bun-snapshot-repl-trial");
+  return { path: `/proc/self/fd/${fd}`, dispose: () => close(fd) };
 }
 
 /**
- * The session's history file: the one named by BUN_SNAPSHOT_REPL_HISTORY (kept, its lines
- * loaded), else a new empty file in the temp dir, removed when the session ends.
+ * The session's history: in memory, unless BUN_SNAPSHOT_REPL_HISTORY names a file (kept across
+ * sessions, its lines loaded). That file is opened without following a symlink, created mode
+ * 0600, and must be a regular file; otherwise `warn` gets one line and the history is in memory.
  */
-export function openHistory(env: NodeJS.ProcessEnv = process.env): HistoryFile {
+export function openHistory(env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = () => {}): HistoryFile {
   const named = env.BUN_SNAPSHOT_REPL_HISTORY;
-  if (named) {
-    appendFileSync(named, "");
-    return { path: named, keep: true };
-  }
-  removeStale(tmpdir());
-  const path = join(tmpdir(), `bun-snapshot-repl-${process.pid}-${Date.now().toString(36)}.history`);
-  writeFileSync(path, "", { mode: 0o600 });
-  return { path, keep: false };
-}
-
-// Removes the temporary history files of sessions whose process is gone (killed, so they
-// could not remove their own).
-function removeStale(dir: string): void {
+  if (!named) return memoryHistory();
+  let fd = -1;
   try {
-    for (const name of readdirSync(dir)) {
-      const m = /^bun-snapshot-repl-(\d+)-[0-9a-z]+\.history(\.trial-\d+)?$/.exec(name);
-      if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(dir, name), { force: true });
-    }
-  } catch {}
+    fd = open(named, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600);
+    if ((fstatSync(fd).mode & S_IFMT) !== S_IFREG) throw new Error("not a regular file");
+    return { path: `/proc/self/fd/${fd}` };
+  } catch (e) {
+    if (fd >= 0) close(fd);
+    const why = (e as { code?: string }).code === "ELOOP" ? "it is a symbolic link" : e instanceof Error ? e.message : String(e);
+    warn(messages.historyRefused(named, why));
+    return memoryHistory();
+  }
 }
 
 /** Appends one line typed at the prompt (one JSON string per file line, so any text fits). */
@@ -94,9 +89,4 @@ export function readHistory(h: HistoryFile, max: number): string[] {
     if (typeof line === "string" && line.trim() !== "" && line !== out[out.length - 1]) out.push(line);
   }
   return out;
-}
-
-/** Removes a temporary history file (a kept one stays). */
-export function closeHistory(h: HistoryFile): void {
-  if (!h.keep) rmSync(h.path, { force: true });
 }

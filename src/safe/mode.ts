@@ -5,7 +5,7 @@ import { realpathSync } from "node:fs";
 import { startArgv, startEnv } from "../proc/environ.ts";
 import { threads } from "../proc/threads.ts";
 import { OPTIONAL_ENV, SAFE_ENV } from "../switches.ts";
-import { execve } from "../sys/process.ts";
+import { reexec, reexecFailure } from "./reexec.ts";
 
 export { SAFE_ENV, startEnv };
 
@@ -30,6 +30,8 @@ let verdict: string | null | undefined;
  */
 export function unsafeReason(): string | null {
   if (verdict !== undefined) return verdict;
+  const failed = reexecFailure();
+  if (failed) return (verdict = failed);
   const env = startEnv();
   const missing = Object.entries(SAFE_ENV)
     .filter(([k, v]) => env.get(k) !== v)
@@ -45,7 +47,13 @@ export function unsafeReason(): string | null {
 // Whether this Bun starts with `name=value` in its environment (it refuses unknown JSC options,
 // but only once a VM starts: `bun -e ""` prints the help and exits 0 on Bun 1.2 and 1.3).
 function bunAccepts(name: string, value: string): boolean {
-  const r = Bun.spawnSync([process.execPath, "-e", "0"], { env: { ...SAFE_ENV, [name]: value }, stdout: "ignore", stderr: "ignore" });
+  // No bunfig (its preloads would run once more) and no .env: only the option is tried.
+  const r = Bun.spawnSync([process.execPath, "--config=/dev/null", "--no-env-file", "-e", "0"], {
+    cwd: "/",
+    env: { ...SAFE_ENV, [name]: value },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   return r.exitCode === 0;
 }
 
@@ -69,8 +77,8 @@ function executableFor(argv0: string, env: Map<string, string>): string {
 }
 
 /** An environment list: the given map plus the safe switches and the re-exec mark. */
-function safeEnvList(base: Map<string, string> | NodeJS.ProcessEnv): string[] {
-  const env = new Map(base instanceof Map ? base : Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
+function safeEnvList(base: Map<string, string>): string[] {
+  const env = new Map(base);
   for (const [k, v] of Object.entries(safeSwitches())) env.set(k, v);
   env.set(REEXEC_MARK, "1");
   return [...env].map(([k, v]) => `${k}=${v}`);
@@ -78,9 +86,10 @@ function safeEnvList(base: Map<string, string> | NodeJS.ProcessEnv): string[] {
 
 /**
  * Makes this process snapshot-safe before any user code runs: when its start environment lacks
- * the switches, re-executes the same command line (same pid, same descriptors) with them.
- * Returns when the process is already safe, or when a re-exec already happened and still did
- * not make it safe (snapshot() then explains why).
+ * the switches, re-executes the same command line (same pid, same descriptors, the environment
+ * it was started with: never what .env files added) with them. Returns when the process is
+ * already safe, when a re-exec already happened and still did not make it safe, or when the
+ * re-exec failed (said once on stderr); snapshot() then explains why.
  */
 export function ensureSafe(): void {
   if (process.platform !== "linux") return;
@@ -88,12 +97,17 @@ export function ensureSafe(): void {
   if (Object.entries(SAFE_ENV).every(([k, v]) => env.get(k) === v)) return;
   if (env.get(REEXEC_MARK) === "1") return;
   const argv = startArgv();
-  execve(executableFor(argv[0] ?? "", env), argv, safeEnvList(env));
+  reexec(executableFor(argv[0] ?? "", env), argv, safeEnvList(env));
 }
 
-/** Runs `bun <args>` snapshot-safe in place of this process (for `bun-snapshot run`). */
-export function execSafe(args: string[]): never {
+/**
+ * Runs `bun <args>` snapshot-safe in place of this process (for `bun-snapshot run`), with the
+ * environment this process was started with and every descriptor it inherited. Returns only
+ * when the exec failed (said once on stderr).
+ */
+export function execSafe(args: string[]): void {
+  const env = startEnv();
   const argv0 = startArgv()[0] ?? "bun";
-  const path = executableFor(argv0, new Map(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)));
-  return execve(path, [path === "/proc/self/exe" ? process.execPath : argv0, ...args], safeEnvList(process.env));
+  const path = executableFor(argv0, env);
+  reexec(path, [path === "/proc/self/exe" ? process.execPath : argv0, ...args], safeEnvList(env));
 }

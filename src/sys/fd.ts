@@ -11,7 +11,9 @@ const SEEK_SET = 0;
 const SEEK_CUR = 1;
 const SEEK_END = 2;
 const F_GETFD = 1;
+const F_SETFD = 2;
 const F_GETFL = 3;
+const FD_CLOEXEC = 1;
 
 export function close(fd: number): void {
   libc().close(fd);
@@ -53,6 +55,11 @@ export function writeAll(fd: number, data: Uint8Array): void {
     }
     off += r;
   }
+}
+
+/** The size of a regular file (a memfd): lseek to its end. */
+export function fileSize(fd: number): number {
+  return check("lseek", libc().lseek(fd, 0, SEEK_END));
 }
 
 /** The whole content of a regular file (a memfd) from offset 0, whatever its offset. */
@@ -98,6 +105,11 @@ export function fdFlags(fd: number): number {
   const fl = check("fcntl", l.fcntl(fd, F_GETFL, 0));
   const fdfl = check("fcntl", l.fcntl(fd, F_GETFD, 0));
   return fl | (fdfl & 1 ? O_CLOEXEC : 0);
+}
+
+/** Sets or clears fd's close-on-exec flag (F_SETFD). */
+export function setCloseOnExec(fd: number, on: boolean): void {
+  check("fcntl", libc().fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0));
 }
 
 const pollBuf = new Int32Array(2);

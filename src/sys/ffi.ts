@@ -16,6 +16,8 @@ const SYMBOLS = {
   getppid: { args: [], returns: i32 },
   kill: { args: [i32, i32], returns: i32 },
   madvise: { args: [u64, u64, i32], returns: i32 },
+  mmap: { args: [u64, u64, i32, i32, i32, i64], returns: i64 },
+  munmap: { args: [u64, u64], returns: i32 },
   poll: { args: [P, u64, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
   write: { args: [i32, P, u64], returns: i64 },
