@@ -2,24 +2,17 @@
 // descriptor as it is, and so do the snapshots taken inside it; the live process lets go of it.
 //
 // Races this handles: the parent removes the connection from its (still shared) epoll instance
-// right after the fork, possibly before the child has rebuilt its own instance; so the child
-// registers it from what the parent saw before the fork, not from what the shared instance says
-// by then. And the registration belongs to the connection, not the number: the parent must
+// right after the fork, possibly before the child has rebuilt its own instance; the child
+// rebuilds from the registrations read before the fork (the epoll step), so it keeps the
+// connection's. And the registration belongs to the connection, not the number: the parent must
 // remove it before it lets go, or the instance would go on reporting the child's traffic to a
 // socket object the parent is about to free.
-import { epollFds, fdinfo, parseRegistrations } from "../proc/fds.ts";
+import { epollFds } from "../proc/fds.ts";
 import { epollDel } from "../sys/epoll.ts";
 import { close, dup3, O_CLOEXEC } from "../sys/fd.ts";
 import { socketPair } from "../sys/socket.ts";
-import type { EpollRegistration } from "./isolate.ts";
 import { state } from "./lineage.ts";
 
-/** In the parent, before a fork: the registrations of `fds` in this process's epoll instances. */
-export function registrationsOf(fds: number[]): EpollRegistration[] {
-  const out: EpollRegistration[] = [];
-  for (const epfd of epollFds()) for (const r of parseRegistrations(fdinfo(epfd))) if (fds.includes(r.tfd)) out.push({ ...r, epfd });
-  return out;
-}
 
 /** In the child: `fds` stay as they are in this child and in every snapshot taken inside it. */
 export function keepInChild(fds: number[]): void {

@@ -10,7 +10,7 @@ import { fstatSync, writeSync } from "node:fs";
 import { protectDatabases } from "../bun-internals/sqlite.ts";
 import { messages } from "../errors.ts";
 import type { Isolation } from "../options.ts";
-import { fdinfo, fdinfoField, fdLink, fdNumbers, parseRegistrations, type Registration } from "../proc/fds.ts";
+import { epollFds, fdinfo, fdinfoField, fdLink, fdNumbers, parseRegistrations, type Registration } from "../proc/fds.ts";
 import { epollCreate, epollAdd, eventfd, timerfd } from "../sys/epoll.ts";
 import { close, dup3, fdFlags, O_CLOEXEC, offset, open, pipe, readAt, seek } from "../sys/fd.ts";
 import { isListening, quietListener, socketPair } from "../sys/socket.ts";
@@ -66,8 +66,10 @@ function replace(fd: number, fresh: number, flags: number): void {
  * In the child, before user code: takes the parent's kernel objects out of the child's reach.
  * `keep` lists descriptors left alone (the channel to the parent); 0, 1 and 2, and any other
  * descriptor of the same files, are always kept (REPLs need them; never repositioned).
+ * `atFork`: every epoll registration of the process as the parent read it right before the
+ * fork; each epoll instance is rebuilt from those (without it, from what the instance says now).
  */
-export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = []): IsolationReport {
+export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistration[]): IsolationReport {
   const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], unsafeDatabases: [], deadEnds: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
@@ -172,7 +174,7 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
   }
   for (const ep of epolls) {
     try {
-      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd));
+      r.registrations += rebuildEpoll(ep.fd, atFork ? atFork.filter((b) => b.epfd === ep.fd) : parseRegistrations(ep.info), ep.flags, inodeAtFork);
       r.epolls++;
     } catch (e) {
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
@@ -220,18 +222,20 @@ function deadPipeEnd(writeEnd: boolean): number {
   return writeEnd ? wr : rd;
 }
 
-// A new epoll instance with the same registrations as the one at `fd`, put in its place.
-// A registration stays only if its number named, at the fork, the file it was made for (the
-// `ino` of its fdinfo line): a registration outlives a close while another descriptor shares the
-// file, and its number may name another file since; re-made, it would report events of that
-// file to an object freed long ago (seen: a snapshot's child crashed in its first turn of the
-// event loop).
-function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[]): number {
+// A new epoll instance with the registrations `regs` the one at `fd` had at the fork, put in its
+// place. Why the ones read at the fork and not the instance's own list now: the instance is
+// still shared with the parent, which goes on changing it (a detached parent registers its
+// watcher of the exit pipe on a descriptor number that names another file in the child, and
+// removes a handed-over connection); copied, such a registration reports events to an object of
+// the parent's heap that is garbage in the child (measured: the grandchild of a detached
+// snapshot crashed in its first turn of the event loop, 11 of 60). And a registration stays only
+// if its number named, at the fork, the file it was made for (the `ino` of its fdinfo line): a
+// registration outlives a close while another descriptor shares the file, and its number may
+// name another file since.
+function rebuildEpoll(fd: number, regs: Registration[], flags: number, inodeAtFork: Map<number, number>): number {
   const fresh = epollCreate();
   let n = 0;
-  // Registrations seen by the parent before the fork come too: the parent may have removed them
-  // from this (still shared) instance since (an attach connection it handed over).
-  for (const reg of [...parseRegistrations(info), ...before]) {
+  for (const reg of regs) {
     const events = parseInt(reg.events, 16);
     const data = BigInt(`0x${reg.data}`);
     if (reg.ino !== undefined && parseInt(reg.ino, 16) !== (inodeAtFork.get(reg.tfd) ?? currentInode(reg.tfd))) continue;
@@ -255,6 +259,13 @@ function currentInode(fd: number): number {
 /** A registration of one epoll instance of this process, read before the fork. */
 export interface EpollRegistration extends Registration {
   epfd: number;
+}
+
+/** In the parent, right before a fork: every registration of every epoll instance of this process. */
+export function allRegistrations(): EpollRegistration[] {
+  const out: EpollRegistration[] = [];
+  for (const epfd of epollFds()) for (const r of parseRegistrations(fdinfo(epfd))) out.push({ ...r, epfd });
+  return out;
 }
 
 // Whether the file open at `fd` for writing starts with the SQLite header (read through the

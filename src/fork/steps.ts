@@ -1,8 +1,9 @@
 // The steps of a snapshot, in the order they run (see step.ts for what each hook means). A
 // blocking snapshot (and a trial): check, identity, signals, terminal, channel, lineage, exit,
-// isolate, runtime, quiesce, forkable. A detached one: check, identity, terminal, exit pipe,
-// hand-over, lineage, exit, isolate, runtime, quiesce, forkable. Quiescence and the forkable
-// memory come last, right before the fork, so that nothing made before is left out of them.
+// isolate, runtime, quiesce, forkable, epoll. A detached one: check, identity, terminal, exit
+// pipe, hand-over, lineage, exit, isolate, runtime, quiesce, forkable, epoll. Quiescence, the
+// forkable memory and the epoll registrations come last, right before the fork, so that nothing
+// made before is left out of them.
 import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
@@ -14,8 +15,8 @@ import { getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "../sys/pro
 import { openChannel, receive, type Message } from "./channel.ts";
 import { installExitHooks } from "./exit.ts";
 import { makeForkable } from "./forkable.ts";
-import { keepInChild, letGo, registrationsOf } from "./handover.ts";
-import { isolate, type EpollRegistration } from "./isolate.ts";
+import { keepInChild, letGo } from "./handover.ts";
+import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts";
 import { state, type SnapshotInfo } from "./lineage.ts";
 import { quiesce } from "./quiesce.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
@@ -34,7 +35,7 @@ export interface ForkContext {
   pid: number;
   /** Descriptors the child keeps as they are (the channel or exit pipe, handed-over connections). */
   keep: number[];
-  /** Epoll registrations of handed-over connections, as the parent saw them before the fork. */
+  /** Every epoll registration of this process, read as the last thing before the fork. */
   registrations: EpollRegistration[];
   /** The channel of a waited-for child (-1 for a detached one). */
   channel: number;
@@ -144,10 +145,7 @@ function exitPipe(c: ForkContext): Step {
 function handOver(c: ForkContext, fds: number[]): Step {
   return {
     name: "handover",
-    prepare() {
-      c.registrations = fds.length ? registrationsOf(fds) : [];
-      c.keep.push(...fds);
-    },
+    prepare: () => void c.keep.push(...fds),
     child: () => keepInChild(fds),
     parent: () => fds.forEach(letGo),
   };
@@ -200,12 +198,18 @@ function forkable(): Step {
   return { name: "forkable", prepare: () => void makeForkable() };
 }
 
+// The registrations of every epoll instance, read right before the fork: the child rebuilds its
+// instances from these, never from the shared instance the parent goes on changing.
+function epoll(c: ForkContext): Step {
+  return { name: "epoll", prepare: () => void (c.registrations = allRegistrations()) };
+}
+
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable()];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */
 export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable()];
+  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
 }

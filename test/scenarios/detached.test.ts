@@ -25,3 +25,8 @@ test("commit in a detached child is refused (EINVAL); revertTo(its parent's dept
   const r = await runFixture("detached.ts", ["unwind"]);
   expect(lines(r.stdout)).toEqual([`commit EINVAL ${messages.detachedUnwind("commit")}`, "child ended 0"]);
 });
+
+test("the child's epoll holds only the parent's registrations at the fork; a snapshot inside it reads files", async () => {
+  const r = await runFixture("detached.ts", ["epoll"]);
+  expect(lines(r.stdout)).toEqual(["leaked 0,0,0", "nested ok,ok,ok"]);
+});

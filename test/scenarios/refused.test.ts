@@ -31,7 +31,7 @@ test("every bad option: EINVAL, nothing left open or changed, SIGTERM still ends
 });
 
 describe("a failure at each preparation step is undone", () => {
-  const both = ["check", "identity", "terminal", "lineage", "exit", "isolate", "runtime", "quiesce", "forkable"];
+  const both = ["check", "identity", "terminal", "lineage", "exit", "isolate", "runtime", "quiesce", "forkable", "epoll"];
   const blockingOnly = ["signals", "channel"];
   const detachedOnly = ["exit-pipe", "handover"];
   for (const step of [...both, ...blockingOnly, ...detachedOnly]) {

@@ -8,9 +8,6 @@ import { lines, runFixture } from "../helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
-// Known rare failures of a child under heavy load, not yet explained (README, "Known gaps"): a
-// scenario gets up to two more attempts, and bun test names the attempt that passed.
-const RARE = { retry: 2 };
 
 // What each API gives in the fixture (test/fixtures/runtime-apis.ts) when it works.
 const WORKS: Record<string, string> = {
@@ -64,7 +61,7 @@ describe("each API, warm in the parent, works in a child", () => {
       const r = await runFixture("runtime-apis.ts", [api, api], { env: tlsEnv(), timeoutMs: 15_000 });
       expect(lines(r.stdout)).toEqual([`${api} ${WORKS[api]}`, "parent ok"]);
       expect(r.exitCode).toBe(0);
-    }, RARE);
+    });
   }
 });
 
@@ -73,13 +70,13 @@ describe("a process that used them all", () => {
     const r = await runFixture("runtime-apis.ts", ["all", "all"], { env: tlsEnv(), timeoutMs: 30_000 });
     expect(lines(r.stdout)).toEqual([...apis().map((a) => `${a} ${WORKS[a]}`), "parent ok"]);
     expect(r.exitCode).toBe(0);
-  }, RARE);
+  });
 
   test("nested: a child that used them all itself has children that use each (depth 2)", async () => {
     const r = await runFixture("runtime-apis.ts", ["all", "all", "nested"], { env: tlsEnv(), timeoutMs: 30_000 });
     expect(lines(r.stdout)).toEqual([...apis().map((a) => `depth 2 ${a} ${WORKS[a]}`), "parent ok"]);
     expect(r.exitCode).toBe(0);
-  }, RARE);
+  });
 
   test("the repair runs in every child, found once per process; a cold HTTP thread is left alone", async () => {
     const warm = await runFixture("runtime-apis.ts", ["all", "none", "report"], { env: tlsEnv() });
@@ -89,7 +86,7 @@ describe("a process that used them all", () => {
     const [first, second] = lines(cold.stderr).map((l) => Number(/^scan ([\d.]+) ms/.exec(l)![1]));
     expect(first).toBeGreaterThan(0);
     expect(second).toBe(0);
-  }, RARE);
+  });
 });
 
 describe("node:http keep-alive", () => {
@@ -98,7 +95,7 @@ describe("node:http keep-alive", () => {
       const r = await runFixture("runtime-keepalive.ts", [agent]);
       expect(lines(r.stdout)).toEqual(["parent conn 1", "child conn 2", "parent conn 1"]);
       expect(r.exitCode).toBe(0);
-    }, RARE);
+    });
   }
 });
 
@@ -122,7 +119,7 @@ describe("when the repair cannot be used (BUN_SNAPSHOT_REPAIR=0), nothing hangs 
       'spawn ok "spawned"',
       "parent ok",
     ]);
-  }, RARE);
+  });
 
   test("named imports and import(): the pool watch ends the child within 2 s with the reason on stderr", async () => {
     const tries = ["fs-promises-named", "fs-callback-namespace", "import"];
@@ -135,5 +132,5 @@ describe("when the repair cannot be used (BUN_SNAPSHOT_REPAIR=0), nothing hangs 
       'SnapshotError: an API that ran on the work pool (async fs, Bun.file() reads, crypto.subtle, dns lookups, async zlib, Bun.password, import() of a new file) is unavailable inside a snapshot: it runs on Bun\'s work pool ("Bun Pool" threads), which ran in the parent, does not exist in the child and ' +
       `${why}; use the synchronous forms (readFileSync, gzipSync, Bun.password.hashSync, require(), ...) in a snapshot`;
     expect(r.stderr.split(watch).length - 1).toBe(3);
-  }, RARE);
+  });
 });
