@@ -135,8 +135,8 @@ export const messages = {
     `${which} was terminated and Bun has not joined its thread yet (its "close" event has not fired): a snapshot now would ` +
     `leave its child a join on a thread that does not exist there (it aborts or hangs). Wait for the Worker to close first, e.g. ` +
     '`await new Promise((r) => worker.addEventListener("close", r))` after `worker.terminate()`, then take the snapshot',
-  stdioBusy: (stream: string) =>
-    `${stream} still holds output its reader has not taken yet (a slow pipe); a snapshot now would print it twice or lose it. ` +
+  stdioBusy: (stream: string, bytes?: number) =>
+    `${stream} still holds output its reader has not taken yet (${bytes === undefined ? "a slow pipe" : `${bytes} bytes written while its reader took nothing for ${Number(process.env.BUN_SNAPSHOT_STDIO_WAIT_MS) || 10_000} ms`}); a snapshot now would print it twice or lose it. ` +
     `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.once("drain", r))\`, then take the snapshot`,
   trialThrew: () => "the trial function threw",
   trialUncloneable: (detail: string) => `the trial's value could not be sent back by structured clone: ${detail}`,

@@ -1,4 +1,5 @@
 // The public verbs of the contract (API.md) over the fork protocol and the lineage.
+import { writeStdioThrough } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendCommit, sendRevertTo } from "../fork/channel.ts";
@@ -10,10 +11,13 @@ import type { Outcome } from "../fork/outcome.ts";
 import type { SnapshotOptions } from "../options.ts";
 import { assertSupported } from "../sys/ffi.ts";
 
-// The one thing loading the API does: terminated Workers are recorded from now on, so that a
-// snapshot taken before Bun has joined one is refused instead of crashing its child
-// (src/bun-internals/workers.ts). It wraps Worker.prototype.terminate; nothing else changes.
+// What loading the API does, so that a later snapshot finds nothing it would have to refuse:
+// terminated Workers are recorded until Bun has joined them (src/bun-internals/workers.ts, it
+// wraps Worker.prototype.terminate), and writes to stdout and stderr go straight to their
+// descriptors, waiting for a slow reader, instead of into a buffer a fork would print twice
+// (src/bun-internals/stdio-sink.ts, it wraps their write()).
 trackWorkers();
+writeStdioThrough();
 
 /**
  * Takes a snapshot (a fork of this process). Returns true in the child, which continues from

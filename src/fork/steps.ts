@@ -61,7 +61,7 @@ function check(c: ForkContext): Step {
         if (why) throw new SnapshotError("EUNSAFE", messages.unsafe(why));
       }
       const busy = pendingStdio();
-      if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy));
+      if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy.stream, busy.bytes));
       trackWorkers();
       const worker = unjoinedWorker();
       if (worker) throw new SnapshotError("EBUSY", messages.workerUnjoined(worker));

@@ -113,14 +113,45 @@ export function setCloseOnExec(fd: number, on: boolean): void {
 }
 
 const pollBuf = new Int32Array(2);
+const POLLOUT = 4;
+const EAGAIN = 11;
 
 /** Waits up to `ms` for fd to become readable, restarting on EINTR with the time left. */
 export function pollReadable(fd: number, ms: number): boolean {
+  return pollFor(fd, POLLIN, ms);
+}
+
+/**
+ * Writes as much of `data` as fd takes within `ms`, waiting for it to take more when it is full
+ * (a nonblocking pipe whose reader is slow). Returns how many bytes were written.
+ */
+export function writeWithin(fd: number, data: Uint8Array, ms: number): number {
+  const l = libc();
+  const end = performance.now() + ms;
+  let off = 0;
+  while (off < data.length) {
+    const chunk = data.subarray(off);
+    const r = Number(l.write(fd, chunk, chunk.length));
+    if (r >= 0) {
+      off += r;
+      continue;
+    }
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e !== EAGAIN) throw syscallError("write", e);
+    const left = end - performance.now();
+    if (left <= 0 || !pollFor(fd, POLLOUT, left)) break;
+  }
+  return off;
+}
+
+// Waits up to `ms` for `events` on fd, restarting on EINTR with the time left.
+function pollFor(fd: number, events: number, ms: number): boolean {
   const l = libc();
   const end = performance.now() + ms;
   for (;;) {
     pollBuf[0] = fd;
-    pollBuf[1] = POLLIN;
+    pollBuf[1] = events;
     const left = Math.max(0, Math.ceil(end - performance.now()));
     const r = l.poll(pollBuf, 1, left);
     if (r > 0) return true;

@@ -43,19 +43,33 @@ describe("output", () => {
     });
   }
 
-  test("output still held for a slow pipe refuses the snapshot (EBUSY); after 'drain' it works and nothing is doubled", async () => {
-    // A shell pipe whose reader starts only once the fixture has said, on stderr, how its first
-    // try went: the pipe is full at that try.
+  // A shell pipe whose reader starts late: after a second ("slow"), or only once the fixture has
+  // said on stderr how its first try went ("stuck").
+  async function slowPipe(mode: "slow" | "stuck", env: Record<string, string> = {}): Promise<{ err: string[]; out: string }> {
     const dir = mkdtempSync(join(tmpdir(), "snap-slow-"));
     const [err, out] = [join(dir, "err.txt"), join(dir, "out.txt")];
     const fixture = join(import.meta.dir, "../fixtures/slow-pipe.ts");
-    const sh = `"${process.execPath}" "${fixture}" 2>"${err}" | { until grep -q . "${err}"; do sleep 0.01; done; cat; } >"${out}"`;
-    const proc = Bun.spawn(["sh", "-c", sh], { env: { ...process.env, ...SAFE_ENV }, stdout: "ignore", stderr: "inherit" });
+    const wait = mode === "slow" ? "sleep 1" : `until grep -q . "${err}"; do sleep 0.01; done`;
+    const sh = `"${process.execPath}" "${fixture}" 2>"${err}" | { ${wait}; cat; } >"${out}"`;
+    const proc = Bun.spawn(["sh", "-c", sh], { env: { ...process.env, ...SAFE_ENV, ...env }, stdout: "ignore", stderr: "inherit" });
     const timer = setTimeout(() => killTree(proc.pid), 30_000);
     await proc.exited;
     clearTimeout(timer);
-    expect(lines(readFileSync(err, "utf8"))).toEqual(["refused EBUSY", "snapshot after drain ok"]);
-    expect(readFileSync(out, "utf8")).toBe(`${"A".repeat(300_000)}\nchild\nparent end\n`);
+    return { err: lines(readFileSync(err, "utf8")), out: readFileSync(out, "utf8") };
+  }
+
+  test("a slow reader: what the parent wrote is written out before the fork; parent, child, parent, each once, in order", async () => {
+    const r = await slowPipe("slow");
+    expect(r.err).toEqual(["snapshot taken"]);
+    expect(r.out).toBe(`${"A".repeat(300_000)}\nbefore\nchild\nafter\n`);
+  });
+
+  test("a reader that takes nothing past the bound: EBUSY saying how much is held; after 'drain' it works and nothing is doubled", async () => {
+    const r = await slowPipe("stuck", { BUN_SNAPSHOT_STDIO_WAIT_MS: "300" });
+    expect(r.err.length).toBe(2);
+    expect(r.err[0]).toMatch(/^refused EBUSY process\.stdout still holds output its reader has not taken yet \(\d+ bytes written while its reader took nothing for 300 ms\)/);
+    expect(r.err[1]).toBe("snapshot after drain ok");
+    expect(r.out).toBe(`${"A".repeat(300_000)}\nbefore\nchild\nafter\n`);
   });
 });
 
