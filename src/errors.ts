@@ -143,6 +143,8 @@ export const messages = {
   trialNoValue: (how: string) => `the trial child ended (${how}) before its function returned a value`,
   trialNeverSettled: () =>
     "the trial's promise never settled: the child's event loop ran out of work with the promise still pending",
+  trialNoLoop: (version: string) =>
+    `this Bun (${version}) cannot run a trial child's event loop without returning to the caller, so an async trial cannot run here; make the function synchronous, or use Bun 1.4.5 (the release this was proven on)`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
   helperUnavailable,
 } as const;

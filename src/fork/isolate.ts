@@ -42,6 +42,7 @@ const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
 const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
 const EPOLLEXCLUSIVE = 1 << 28;
+const EPOLLIN = 1;
 const SQLITE_MAGIC = "SQLite format 3\0";
 
 let lastReport: IsolationReport | undefined;
@@ -60,9 +61,11 @@ function replace(fd: number, fresh: number, flags: number): void {
 /**
  * In the child, before user code: takes the parent's kernel objects out of the child's reach.
  * `keep` lists descriptors left alone (the channel to the parent); 0, 1 and 2, and any other
- * descriptor of the same files, are always kept (REPLs need them; never repositioned).
+ * descriptor of the same files, are always kept (REPLs need them; never repositioned). With
+ * `deafStdin` (a trial, whose parent may read its terminal meanwhile) the child's event loop
+ * no longer watches stdin for input: what is typed goes to the parent.
  */
-export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = []): IsolationReport {
+export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = [], deafStdin = false): IsolationReport {
   const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
@@ -146,9 +149,10 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
       r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
     }
   }
+  const deaf = deafStdin ? stdinInode() : undefined;
   for (const ep of epolls) {
     try {
-      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd));
+      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd), deaf);
       r.epolls++;
     } catch (e) {
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
@@ -199,7 +203,7 @@ function deadPipeEnd(writeEnd: boolean): number {
 // file, and its number may name another file since; re-made, it would report events of that
 // file to an object freed long ago (seen: a snapshot's child crashed in its first turn of the
 // event loop).
-function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[]): number {
+function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[], deafTo?: number): number {
   const fresh = epollCreate();
   let n = 0;
   // Registrations seen by the parent before the fork come too: the parent may have removed them
@@ -208,12 +212,23 @@ function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<
     const events = parseInt(reg.events, 16);
     const data = BigInt(`0x${reg.data}`);
     if (reg.ino !== undefined && parseInt(reg.ino, 16) !== (inodeAtFork.get(reg.tfd) ?? currentInode(reg.tfd))) continue;
+    if (deafTo !== undefined && events & EPOLLIN && currentInode(reg.tfd) === deafTo) continue;
     let err = epollAdd(fresh, reg.tfd, events, data);
     if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, reg.tfd, events & ~EPOLLEXCLUSIVE, data);
     if (err === 0) n++;
   }
   replace(fd, fresh, flags);
   return n;
+}
+
+// The inode of stdin, unless it is a regular file or there is none (nothing to be deaf to).
+function stdinInode(): number | undefined {
+  try {
+    const st = fstatSync(0);
+    return (st.mode & S_IFMT) === S_IFREG ? undefined : Number(st.ino);
+  } catch {
+    return undefined;
+  }
 }
 
 // The inode a descriptor names now, or -1.

@@ -102,18 +102,30 @@ export function fdFlags(fd: number): number {
 
 const pollBuf = new Int32Array(2);
 
-/** Waits up to `ms` for fd to become readable, restarting on EINTR with the time left. */
-export function pollReadable(fd: number, ms: number): boolean {
+/** Waits up to `ms` (forever when undefined) for fd to become readable, restarting on EINTR with the time left. */
+export function pollReadable(fd: number, ms?: number): boolean {
   const l = libc();
-  const end = performance.now() + ms;
+  const end = performance.now() + (ms ?? 0);
   for (;;) {
     pollBuf[0] = fd;
     pollBuf[1] = POLLIN;
-    const left = Math.max(0, Math.ceil(end - performance.now()));
+    const left = ms === undefined ? -1 : Math.max(0, Math.ceil(end - performance.now()));
     const r = l.poll(pollBuf, 1, left);
     if (r > 0) return true;
     if (r === 0) return false;
     const e = errno();
     if (e !== EINTR) throw syscallError("poll", e);
+  }
+}
+
+/** read(2) of at most `max` bytes, restarting on EINTR; an empty array at end of file. */
+export function readSome(fd: number, max: number): Uint8Array {
+  const l = libc();
+  const buf = new Uint8Array(max);
+  for (;;) {
+    const r = Number(l.read(fd, buf, max));
+    if (r >= 0) return buf.subarray(0, r);
+    const e = errno();
+    if (e !== EINTR) throw syscallError("read", e);
   }
 }
