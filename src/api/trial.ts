@@ -22,10 +22,13 @@ export interface TrialError {
   stack?: string;
 }
 
-/** What trial() gives: the value, or the error that says why there is none; and how the child ended. */
+/**
+ * What trial() gives: the value, or the error that says why there is none; and how the child
+ * ended. `value` reads as undefined on a failure, so `(await trial(fn)).value` type-checks.
+ */
 export type TrialResult<T> =
   | { ok: true; value: T; outcome: Outcome }
-  | { ok: false; error: TrialError; outcome: Outcome };
+  | { ok: false; error: TrialError; outcome: Outcome; value?: undefined };
 
 // A plain description of anything thrown.
 function describeThrown(e: unknown): TrialError {
@@ -97,11 +100,25 @@ function result<T>(r: ParentSide, options: TrialOptions | undefined): TrialResul
 export function trial<T>(fn: () => PromiseLike<T>, options?: TrialOptions): Promise<TrialResult<T>>;
 export function trial<T>(fn: () => T, options?: TrialOptions): TrialResult<T>;
 export function trial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | Promise<TrialResult<T>> {
+  const r = startTrial(fn, options);
+  return "result" in r ? r.result : r;
+}
+
+/** An async trial while its child runs: its result to come, and a way to signal the child. */
+export interface RunningTrial<T> {
+  pid: number;
+  result: Promise<TrialResult<T>>;
+  /** Signals the child; false once it has been reaped. */
+  kill(signal?: NodeJS.Signals | number): boolean;
+}
+
+/** Package-internal trial(): an async one comes with its child's handle (the REPL cancels with it). */
+export function startTrial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | RunningTrial<T> {
   if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
   if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
   const r = forkSnapshot(options, { trial: true });
   if (r.role === "child") return runChild(fn);
   if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
-  if ("later" in r) return r.later.then((p) => result<T>(p, options));
+  if ("later" in r) return { pid: r.pid, kill: r.kill, result: r.later.then((p) => result<T>(p, options)) };
   return result<T>(r, options);
 }

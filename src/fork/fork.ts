@@ -42,6 +42,8 @@ export interface PendingSide {
   role: "parent";
   pid: number;
   later: Promise<ParentSide>;
+  /** Signals the child while it runs; false once it has been reaped (never signals a reaped pid). */
+  kill(signal?: NodeJS.Signals | number): boolean;
 }
 
 /** How a caller inside the package asks for a snapshot beyond its options. */
@@ -110,7 +112,8 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
     const said = waitSaid(c.said[0], o.timeoutMs);
     if (said.kind === "async") {
       for (const s of steps) s.release?.();
-      return { role: "parent", pid: c.pid, later: settleLater(c, steps, t0, said.msLeft) };
+      const child = watchDetached(c.pid, c.said[0], t0);
+      return { role: "parent", pid: c.pid, later: settleLater(c, steps, child, said.msLeft), kill: child.kill };
     }
     close(c.said[0]);
     if (said.kind === "timeout") kill(c.pid, SIGKILL); // not reaped yet: still our child
@@ -133,8 +136,7 @@ function ended(c: ForkContext, steps: Step[], outcome: Outcome, timedOut: boolea
 
 // An async trial's parent: its event loop watches the child as a detached one's (reading the
 // said pipe to its end, then reaping), killing it at the time limit.
-async function settleLater(c: ForkContext, steps: Step[], t0: number, msLeft?: number): Promise<ParentSide> {
-  const child = watchDetached(c.pid, c.said[0], t0);
+async function settleLater(c: ForkContext, steps: Step[], child: DetachedChild, msLeft?: number): Promise<ParentSide> {
   let timedOut = false;
   const limit = msLeft === undefined ? undefined : setTimeout(() => (timedOut = child.kill(SIGKILL)), msLeft);
   const outcome = await child.exited;

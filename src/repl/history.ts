@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { close, memfd } from "../sys/fd.ts";
+import { memfd } from "../sys/fd.ts";
 
 /** A session's shared history file. */
 export interface HistoryFile {
@@ -26,17 +26,6 @@ export interface HistoryFile {
 export function memoryHistory(): HistoryFile {
   const fd = memfd("bun-snapshot-repl-history");
   return { path: `/proc/self/fd/${fd}`, keep: true, memory: true };
-}
-
-/** Where a `.trial` child leaves its result for the parent: a file next to the history, or a memfd for a history in memory. */
-export function trialSlot(h: HistoryFile): { path: string; dispose(): void } {
-  if (h.memory) {
-    const fd = memfd("bun-snapshot-repl-trial");
-    return { path: `/proc/self/fd/${fd}`, dispose: () => close(fd) };
-  }
-  const path = `${h.path}.trial-${process.pid}`;
-  rmSync(path, { force: true });
-  return { path, dispose: () => rmSync(path, { force: true }) };
 }
 
 /**
