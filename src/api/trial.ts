@@ -3,7 +3,7 @@
 // says so on its "said" pipe, the parent's event loop runs on, and the child, which never
 // returns to the caller, runs its own event loop in place until the promise settles.
 import { deserialize, serialize } from "bun:jsc";
-import { runLoopUntil } from "../bun-internals/pump.ts";
+import { runInLoop } from "../bun-internals/pump.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendError, sendValue } from "../fork/channel.ts";
 import { endChild } from "../fork/exit.ts";
@@ -61,20 +61,33 @@ const thenable = (v: unknown): v is PromiseLike<unknown> =>
 
 // The child's side: run fn and end with its value. For a thenable, tell the parent first, then
 // run the event loop right here until it settles: the caller's code never runs again in this
-// process, and nothing is thrown through it.
+// process, and nothing is thrown through it. fn runs inside the nested loop from its first line,
+// so that what it starts (a read, a fetch) completes there (see bun-internals/pump.ts).
 function runChild(fn: () => unknown): never {
-  let v: unknown;
-  try {
-    v = fn();
-  } catch (e) {
-    return fail(e);
-  }
-  if (!thenable(v)) return deliver(v);
-  writeAll(state().said, new Uint8Array([ASYNC_BYTE]));
-  const p = Promise.resolve(v);
-  p.then(deliver, fail);
+  const start = (): Promise<unknown> => {
+    let v: unknown;
+    try {
+      v = fn();
+    } catch (e) {
+      return fail(e);
+    }
+    if (!thenable(v)) return deliver(v);
+    writeAll(state().said, new Uint8Array([ASYNC_BYTE]));
+    const p = Promise.resolve(v);
+    p.then(deliver, fail);
+    return p;
+  };
   const never = () => fail(new SnapshotError("EINVAL", messages.trialNeverSettled()));
-  if (!runLoopUntil(p, never)) return fail(new SnapshotError("ENOTSUP", messages.trialNoLoop(Bun.version)));
+  // Bun's nested loop reports an uncaught error but does not end the process: end it here (the
+  // trial fails with that error), unless the app handles such errors itself.
+  process.on("uncaughtException", (e) => {
+    if (process.listenerCount("uncaughtException") > 1) return;
+    console.error(e);
+    fail(e);
+  });
+  const run = runInLoop(start, never);
+  if (!run.started) start(); // this Bun never ran it: a plain value is still delivered
+  if (!run.settled) return fail(new SnapshotError("ENOTSUP", messages.trialNoLoop(Bun.version)));
   return endChild(0); // settled; its handler ends the child first
 }
 

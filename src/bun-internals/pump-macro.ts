@@ -1,7 +1,7 @@
-// The macro behind pump.ts: hands Bun's transpiler the promise the trial child waits for.
-// Bun waits for a macro's promise by running the event loop until it settles.
+// The macro behind pump.ts: runs the trial's start inside Bun's macro call and hands the
+// transpiler the promise to wait for; Bun waits for it by running the event loop.
 
-/** The promise pump.ts left under its key. */
+/** Calls what pump.ts left under its key, and gives its promise. */
 export function pump(): unknown {
-  return (globalThis as Record<symbol, unknown>)[Symbol.for("bun-snapshot.pump")];
+  return ((globalThis as Record<symbol, unknown>)[Symbol.for("bun-snapshot.pump")] as () => unknown)();
 }

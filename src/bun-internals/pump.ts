@@ -6,9 +6,11 @@
 // settles). The child calls it and never comes back: the promise's own handlers end it.
 //
 // Relies on (Bun 1.4.5): transformSync() runs macros of an in-memory source, and waits for a
-// promise by running the event loop (macro mode: its own task queue, the same timers, sockets
-// and epoll). Proven at run time: if the call returns with the promise pending, the caller
-// learns it (false) and fails the trial with a clear error instead.
+// promise by running the event loop in macro mode: the same timers, sockets and epoll, but a
+// task queue of its own, so work started before it (a file read, a fetch) never completes
+// there. The function therefore runs inside the macro, from its first line. Proven at run time:
+// when the macro never ran it, or the call returns with the promise pending, the caller learns
+// it and fails the trial with a clear error instead.
 import { join } from "node:path";
 import { voluntarySwitches } from "../proc/threads.ts";
 import "./pump-macro.ts"; // in the module registry before any fork: the child loads nothing
@@ -20,17 +22,28 @@ const KEY = Symbol.for("bun-snapshot.pump");
 const TICK = 100;
 const SPINS = 10;
 
+/** What runInLoop() saw: whether the macro ran `start`, and whether its promise settled. */
+export interface LoopRun {
+  started: boolean;
+  settled: boolean;
+}
+
 /**
- * Runs the event loop until `p` settles, in place. Returns true once it settled (normally the
- * caller's handlers on `p` have ended the process before); false when this Bun cannot run it.
- * `onIdle` is called when nothing is left that could settle it (the loop only spins).
+ * Calls `start` inside Bun's nested event loop and runs the loop until the promise it returns
+ * settles (normally its handlers end the process first, and this never returns). `onIdle` is
+ * called when nothing is left that could settle it (the loop only spins).
  */
-export function runLoopUntil(p: Promise<unknown>, onIdle: () => void): boolean {
-  const g = globalThis as Record<symbol, unknown>;
-  g[KEY] = p.then(
-    () => 0,
-    () => 0,
-  );
+export function runInLoop(start: () => Promise<unknown>, onIdle: () => void): LoopRun {
+  const run: LoopRun = { started: false, settled: false };
+  let p: Promise<unknown> | undefined;
+  (globalThis as Record<symbol, unknown>)[KEY] = () => {
+    run.started = true;
+    p = start();
+    return p.then(
+      () => 0,
+      () => 0,
+    );
+  };
   let last = voluntarySwitches();
   let due = performance.now() + TICK;
   let spins = 0;
@@ -47,9 +60,9 @@ export function runLoopUntil(p: Promise<unknown>, onIdle: () => void): boolean {
   try {
     new Bun.Transpiler({ loader: "js" }).transformSync(`import { pump } from ${JSON.stringify(MACRO)} with { type: "macro" };\npump();`);
   } catch {
-    return false;
   } finally {
     clearInterval(idle);
   }
-  return Bun.peek.status(p) !== "pending";
+  run.settled = p !== undefined && Bun.peek.status(p) !== "pending";
+  return run;
 }

@@ -62,10 +62,12 @@ function replace(fd: number, fresh: number, flags: number): void {
  * In the child, before user code: takes the parent's kernel objects out of the child's reach.
  * `keep` lists descriptors left alone (the channel to the parent); 0, 1 and 2, and any other
  * descriptor of the same files, are always kept (REPLs need them; never repositioned). With
- * `deafStdin` (a trial, whose parent may read its terminal meanwhile) the child's event loop
- * no longer watches stdin for input: what is typed goes to the parent.
+ * `deaf` (a trial, whose parent runs on meanwhile) the child's event loop no longer watches
+ * stdin for input (what is typed goes to the parent), and its "closed" listeners stay open but
+ * unwatched (never accepted on: connections wait for the parent) so that their address still
+ * reads right (`server.port`).
  */
-export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = [], deafStdin = false): IsolationReport {
+export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistration[] = [], deaf = false): IsolationReport {
   const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
@@ -84,6 +86,8 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
   // Every inherited descriptor is listed, with its type, before anything is created, so that the
   // descriptors made here (and the directory handle of the listing) are never taken for them.
   const inherited: { fd: number; type: number }[] = [];
+  // Files whose input the rebuilt event loop no longer watches (with `deaf`).
+  const unwatched = new Set<number>();
   const inodeAtFork = new Map<number, number>();
   for (const fd of fdNumbers()) {
     if (skip.has(fd)) continue;
@@ -121,6 +125,11 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
         what = "socket";
         if (isListening(fd)) {
           if (o.listeners !== "closed") continue;
+          if (deaf) {
+            unwatched.add(inodeAtFork.get(fd)!);
+            r.listenersClosed++;
+            continue;
+          }
           // A listener nobody can reach, not a dead connection: a dead one is always readable,
           // and the loop would spin on accept() failing (seen: an attached copy at 100% CPU).
           if (quiet < 0) quiet = quietListener();
@@ -149,10 +158,11 @@ export function isolate(o: Isolation, keep: number[] = [], before: EpollRegistra
       r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
     }
   }
-  const deaf = deafStdin ? stdinInode() : undefined;
+  const stdin = deaf ? stdinInode() : undefined;
+  if (stdin !== undefined) unwatched.add(stdin);
   for (const ep of epolls) {
     try {
-      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd), deaf);
+      r.registrations += rebuildEpoll(ep.fd, ep.info, ep.flags, inodeAtFork, before.filter((b) => b.epfd === ep.fd), unwatched);
       r.epolls++;
     } catch (e) {
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
@@ -203,7 +213,7 @@ function deadPipeEnd(writeEnd: boolean): number {
 // file, and its number may name another file since; re-made, it would report events of that
 // file to an object freed long ago (seen: a snapshot's child crashed in its first turn of the
 // event loop).
-function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[], deafTo?: number): number {
+function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<number, number>, before: Registration[], unwatched: Set<number>): number {
   const fresh = epollCreate();
   let n = 0;
   // Registrations seen by the parent before the fork come too: the parent may have removed them
@@ -212,7 +222,7 @@ function rebuildEpoll(fd: number, info: string, flags: number, inodeAtFork: Map<
     const events = parseInt(reg.events, 16);
     const data = BigInt(`0x${reg.data}`);
     if (reg.ino !== undefined && parseInt(reg.ino, 16) !== (inodeAtFork.get(reg.tfd) ?? currentInode(reg.tfd))) continue;
-    if (deafTo !== undefined && events & EPOLLIN && currentInode(reg.tfd) === deafTo) continue;
+    if (events & EPOLLIN && unwatched.has(currentInode(reg.tfd))) continue;
     let err = epollAdd(fresh, reg.tfd, events, data);
     if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, reg.tfd, events & ~EPOLLEXCLUSIVE, data);
     if (err === 0) n++;
