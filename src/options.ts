@@ -15,7 +15,8 @@ export interface IsolationOptions {
   connections?: "cut" | "shared";
   /**
    * Listening sockets: the child may accept new connections ("accept", the default of blocking
-   * snapshots) or not ("closed", the default of detached ones).
+   * snapshots) or not ("closed", the default of detached ones). A trial child never accepts, and
+   * its connections are always cut, whatever this says: it answers nobody.
    */
   listeners?: "accept" | "closed";
   /** SQLite database files open before the snapshot: read-only in the child ("readonly", default) or "writable". */
@@ -85,7 +86,14 @@ const ISOLATION = {
 const DEFAULTS: Record<Mode, Isolation> = {
   blocking: { files: "own", connections: "cut", listeners: "accept", databases: "readonly" },
   detached: { files: "own", connections: "cut", listeners: "closed", databases: "readonly" },
-  trial: { files: "own", connections: "cut", listeners: "accept", databases: "readonly" },
+  trial: { files: "own", connections: "cut", listeners: "closed", databases: "readonly" },
+};
+
+/** What a mode imposes whatever the options say: a trial child answers nobody. */
+const FORCED: Record<Mode, Partial<Isolation>> = {
+  blocking: {},
+  detached: {},
+  trial: { connections: "cut", listeners: "closed" },
 };
 
 /** Signals forwarded unless the options say otherwise. */
@@ -156,11 +164,11 @@ function validateIsolation(i: unknown): void {
   }
 }
 
-/** The isolation a child of `mode` applies: the mode's defaults, then what the options set. */
+/** The isolation a child of `mode` applies: the mode's defaults, then what the options set, then what the mode forces. */
 export function isolationFor(mode: Mode, o: IsolationOptions | undefined): Isolation {
   const out = { ...DEFAULTS[mode] };
   for (const [k, v] of Object.entries(o ?? {})) if (v !== undefined) (out as Record<string, string>)[k] = v;
-  return out;
+  return { ...out, ...FORCED[mode] };
 }
 
 /** The signal numbers a blocking snapshot forwards. */

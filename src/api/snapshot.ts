@@ -37,6 +37,7 @@ export function fork(options?: SnapshotOptions): Fork;
 export function fork(options?: SnapshotOptions): Fork | DetachedChild {
   const r = forkSnapshot(options);
   if (r.role === "child" || "exited" in r) return r;
+  if ("later" in r) throw new Error("unreachable: only a trial goes async");
   return { role: "parent", pid: r.pid, outcome: r.outcome };
 }
 

@@ -1,13 +1,19 @@
 // trial(): run a function in a snapshot child and bring its value back by structured clone.
-import { deserialize, drainMicrotasks, serialize } from "bun:jsc";
+// A plain value comes back synchronously; a thenable makes trial() return a promise: the child
+// says so on its "said" pipe, the parent's event loop runs on, and the child, which never
+// returns to the caller, runs its own event loop in place until the promise settles.
+import { deserialize, serialize } from "bun:jsc";
+import { runInLoop } from "../bun-internals/pump.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendError, sendValue, takeValue } from "../fork/channel.ts";
-import { deferExit, endChild, isUnwind, onChildEnd, SnapshotUnwind } from "../fork/exit.ts";
-import { forkSnapshot } from "../fork/fork.ts";
+import { endChild } from "../fork/exit.ts";
+import { forkSnapshot, type ParentSide } from "../fork/fork.ts";
 import { state } from "../fork/lineage.ts";
 import type { Outcome } from "../fork/outcome.ts";
+import { ASYNC_BYTE } from "../fork/wait.ts";
 import type { TrialOptions } from "../options.ts";
 import { describeStatus } from "../status.ts";
+import { writeAll } from "../sys/fd.ts";
 
 /** A trial's error as it crosses back to the parent. */
 export interface TrialError {
@@ -16,10 +22,13 @@ export interface TrialError {
   stack?: string;
 }
 
-/** What trial() returns: the value, or the error that says why there is none; and how the child ended. */
+/**
+ * What trial() gives: the value, or the error that says why there is none; and how the child
+ * ended. `value` reads as undefined on a failure, so `(await trial(fn)).value` type-checks.
+ */
 export type TrialResult<T> =
   | { ok: true; value: T; outcome: Outcome }
-  | { ok: false; error: TrialError; outcome: Outcome };
+  | { ok: false; error: TrialError; outcome: Outcome; value?: undefined };
 
 // A plain description of anything thrown.
 function describeThrown(e: unknown): TrialError {
@@ -29,7 +38,6 @@ function describeThrown(e: unknown): TrialError {
 
 // In the child: send the value (or why it cannot be sent) and end.
 function deliver(value: unknown): never {
-  onChildEnd(undefined);
   const fd = state().toParent;
   let bytes: Uint8Array;
   try {
@@ -42,74 +50,88 @@ function deliver(value: unknown): never {
   return endChild(0);
 }
 
-// In the child: the function threw or its promise rejected. A nested trial's unwind marker
-// passing through is not this trial's error: its own child is still running.
-function fail(e: unknown): void {
-  if (isUnwind(e)) return;
-  onChildEnd(undefined);
+// In the child: the function threw or its promise rejected (or the child cannot go on).
+function fail(e: unknown): never {
   sendError(state().toParent, describeThrown(e));
-  endChild(0);
+  return endChild(0);
 }
 
-// While a trial child waits for its promise, the unwind marker must not end it as uncaught.
-function onUncaught(e: unknown): void {
-  if (isUnwind(e)) return;
-  if (process.listenerCount("uncaughtException") > 1) return;
-  console.error(e);
-  process.exit(1);
-}
+const thenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as PromiseLike<unknown>).then === "function";
 
-// While unwinding, the caller's own code runs in the child and may call process.exit (e.g. a
-// `catch (e) { console.error(e); process.exit(1) }`): the exit waits for the trial to settle.
-function deferringExit(code?: number | string | null): never {
-  deferExit(Number(code ?? process.exitCode ?? 0) || 0);
-  throw new SnapshotUnwind();
-}
-
-// The child's side: run fn; a promise that is still pending after the microtasks ran is awaited
-// by the child's event loop, which the child reaches by unwinding the caller's stack.
+// The child's side: run fn and end with its value. For a thenable, tell the parent first, then
+// run the event loop right here until it settles: the caller's code never runs again in this
+// process, and nothing is thrown through it. fn runs inside the nested loop from its first line,
+// so that what it starts (a read, a fetch) completes there (see bun-internals/pump.ts).
 function runChild(fn: () => unknown): never {
-  let v: unknown;
-  try {
-    v = fn();
-  } catch (e) {
-    if (isUnwind(e)) throw e; // a nested trial's child unwinding through this one
+  const start = (): Promise<unknown> => {
+    let v: unknown;
+    try {
+      v = fn();
+    } catch (e) {
+      return fail(e);
+    }
+    if (!thenable(v)) return deliver(v);
+    writeAll(state().said, new Uint8Array([ASYNC_BYTE]));
+    const p = Promise.resolve(v);
+    p.then(deliver, fail);
+    return p;
+  };
+  const never = () => fail(new SnapshotError("EINVAL", messages.trialNeverSettled()));
+  // Bun's nested loop reports an uncaught error but does not end the process: end it here (the
+  // trial fails with that error), unless the app handles such errors itself.
+  process.on("uncaughtException", (e) => {
+    if (process.listenerCount("uncaughtException") > 1) return;
+    console.error(e);
     fail(e);
-    throw e;
-  }
-  if (!(v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as PromiseLike<unknown>).then === "function"))
-    return deliver(v);
-  const p = Promise.resolve(v);
-  drainMicrotasks();
-  const status = Bun.peek.status(p);
-  if (status === "fulfilled") return deliver(Bun.peek(p));
-  if (status === "rejected") {
-    fail(Bun.peek(p));
-    throw Bun.peek(p);
-  }
-  p.then(deliver, fail);
-  process.on("uncaughtException", onUncaught);
-  process.exit = deferringExit;
-  // The loop ends with the promise still pending when nothing is left for it to wait on.
-  onChildEnd(() => sendError(state().toParent, { name: "SnapshotError", message: messages.trialNeverSettled() }));
-  throw new SnapshotUnwind();
+  });
+  const run = runInLoop(start, never);
+  if (!run.started) start(); // this Bun never ran it: a plain value is still delivered
+  if (!run.settled) return fail(new SnapshotError("ENOTSUP", messages.trialNoLoop(Bun.version)));
+  return endChild(0); // settled; its handler ends the child first
 }
 
-/**
- * Runs `fn` in a snapshot child (awaiting it if it returns a promise) and returns its value
- * in the parent, synchronously, by structured clone; the parent's state is untouched. A throw,
- * an uncloneable value, a child that dies or one past `timeoutMs` gives `ok: false` with an
- * error saying which.
- */
-export function trial<T>(fn: () => T | Promise<T>, options?: TrialOptions): TrialResult<T> {
-  if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
-  if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
-  const r = forkSnapshot(options, { trial: true });
-  if (r.role === "child") return runChild(fn);
-  if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
+// The parent's result from how the child ended and what it said.
+function result<T>(r: ParentSide, options: TrialOptions | undefined): TrialResult<T> {
   const { outcome, message, timedOut } = r;
   if (timedOut) return { ok: false, error: { name: "SnapshotError", message: messages.trialTimeout(options?.timeoutMs ?? 0) }, outcome };
   if (message.value) return { ok: true, value: takeValue(message, deserialize) as T, outcome };
   if (message.error) return { ok: false, error: message.error, outcome };
   return { ok: false, error: { name: "SnapshotError", message: messages.trialNoValue(describeStatus(outcome.status)) }, outcome };
+}
+
+/**
+ * Runs `fn` in a snapshot child and gives its value to the parent by structured clone; the
+ * parent's state is untouched. When `fn` returns a thenable (an async function, a promise),
+ * trial() returns a Promise of the result, always: the parent blocks only until the child has
+ * said so, then its event loop runs (a server keeps serving) until the child has ended.
+ * Otherwise it returns the result synchronously. A throw or rejection, an uncloneable value, a
+ * child that dies or one past `timeoutMs` gives `ok: false` with an error saying which. The
+ * child never answers anyone (no accepting on inherited listeners, inherited connections cut)
+ * and never takes the terminal; it dies with its parent.
+ */
+export function trial<T>(fn: () => PromiseLike<T>, options?: TrialOptions): Promise<TrialResult<T>>;
+export function trial<T>(fn: () => T, options?: TrialOptions): TrialResult<T>;
+export function trial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | Promise<TrialResult<T>> {
+  const r = startTrial(fn, options);
+  return "result" in r ? r.result : r;
+}
+
+/** An async trial while its child runs: its result to come, and a way to signal the child. */
+export interface RunningTrial<T> {
+  pid: number;
+  result: Promise<TrialResult<T>>;
+  /** Signals the child; false once it has been reaped. */
+  kill(signal?: NodeJS.Signals | number): boolean;
+}
+
+/** Package-internal trial(): an async one comes with its child's handle (the REPL cancels with it). */
+export function startTrial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | RunningTrial<T> {
+  if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
+  if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
+  const r = forkSnapshot(options, { trial: true });
+  if (r.role === "child") return runChild(fn);
+  if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
+  if ("later" in r) return { pid: r.pid, kill: r.kill, result: r.later.then((p) => result<T>(p, options)) };
+  return result<T>(r, options);
 }

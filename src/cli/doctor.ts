@@ -10,7 +10,6 @@ import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { trial } from "../api/trial.ts";
 import { messages } from "../errors.ts";
-import { isUnwind } from "../fork/exit.ts";
 import { startEnv, unsafeReason } from "../safe/mode.ts";
 import { libcName, libcVersion } from "../sys/ffi.ts";
 import { checks, startServers, TIMEOUT_MS, type Check, type Env } from "./doctor/checks.ts";
@@ -67,14 +66,13 @@ function oneLine(s: string, max = 160): string {
 const fmtMs = (ms: number) => `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 
 // Runs one check in a trial child and says how it went.
-function runCheck(c: Check): DoctorCheck {
+async function runCheck(c: Check): Promise<DoctorCheck> {
   const base = { api: c.api, ...(c.note ? { note: c.note } : {}) };
   if (c.skip) return { ...base, result: "skipped", detail: c.skip };
   let r;
   try {
-    r = trial(c.fn, { timeoutMs: TIMEOUT_MS });
+    r = await trial(c.fn, { timeoutMs: TIMEOUT_MS });
   } catch (e) {
-    if (isUnwind(e)) throw e; // this is the trial child on its way to its event loop
     const err = e instanceof Error ? { name: e.name, message: e.message } : { name: "Error", message: String(e) };
     return { ...base, result: "fails fast", detail: `trial() itself failed: ${err.name}: ${oneLine(err.message)}`, error: err };
   }
@@ -112,8 +110,6 @@ function progress(s: string): void {
 export async function diagnose(): Promise<DoctorReport> {
   const t0 = performance.now();
   const env: Env = { dir: mkdtempSync(join(tmpdir(), "bun-snapshot-doctor-")), httpPort: 0, httpsPort: null, cleanup: [] };
-  // Not a `finally`: a trial child unwinds through this function, and must not remove the temp
-  // dir or stop the servers that the parent and the next children still use.
   const cleanup = () => {
     for (const f of env.cleanup.reverse()) {
       try {
@@ -156,7 +152,7 @@ export async function diagnose(): Promise<DoctorReport> {
     const results: DoctorCheck[] = [];
     for (const c of list) {
       progress(`${c.api} ... `);
-      const r = reason ? { api: c.api, result: "skipped" as const, detail: `skipped (not snapshot-safe: ${reason})` } : runCheck(c);
+      const r = reason ? { api: c.api, result: "skipped" as const, detail: `skipped (not snapshot-safe: ${reason})` } : await runCheck(c);
       progress(`${r.result}\n`);
       results.push(r);
     }
@@ -178,7 +174,7 @@ export async function diagnose(): Promise<DoctorReport> {
       totalMs: Math.round(performance.now() - t0),
     };
   } catch (e) {
-    if (!isUnwind(e)) cleanup();
+    cleanup();
     throw e;
   }
 }

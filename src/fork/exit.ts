@@ -6,38 +6,7 @@ import { decodeStatus } from "../status.ts";
 import { exitNow, reraise } from "../sys/process.ts";
 import { state } from "./lineage.ts";
 
-/**
- * Thrown out of trial() in a child whose function is still pending, to reach the child's event
- * loop; never reaches the parent. Code around the trial() call sees it only in that child.
- */
-export class SnapshotUnwind extends Error {
-  constructor() {
-    super("bun-snapshot: this throwaway trial child is unwinding its copy of the stack to reach its event loop (the original process is not affected)");
-    this.name = "SnapshotUnwind";
-  }
-}
-
-/** Whether `e` is a SnapshotUnwind, or an error caused (through `cause`) by one. */
-export function isUnwind(e: unknown): boolean {
-  for (let i = 0; i < 16 && e instanceof Error; i++, e = e.cause) if (e instanceof SnapshotUnwind) return true;
-  return false;
-}
-
 let ending = false;
-// Set by a trial child while its function is pending: runs just before the child ends.
-let beforeEnd: ((code: number) => void) | undefined;
-// An exit asked for by code that only runs in the child because it is unwinding (deferred).
-let deferredCode: number | undefined;
-
-/** Runs `hook` just before this child ends, however it ends (trial). */
-export function onChildEnd(hook: ((code: number) => void) | undefined): void {
-  beforeEnd = hook;
-}
-
-/** Records an exit code asked for while unwinding; it becomes the child's if nothing else ends it. */
-export function deferExit(code: number): void {
-  deferredCode ??= code;
-}
 
 // Runs the "exit" listeners the policy allows, in order; one that throws is reported, not fatal.
 function runListeners(listeners: Function[], code: number): void {
@@ -55,16 +24,12 @@ function runListeners(listeners: Function[], code: number): void {
 
 /** Flushes stdio and ends this process now with `code`. */
 export function finish(code: number): never {
-  const hook = beforeEnd;
-  beforeEnd = undefined;
-  hook?.(code);
   flushStdio();
   return exitNow(code);
 }
 
 // First "exit" listener of a child: Bun is ending it; run the allowed listeners, then _exit.
 function onExit(code: number): void {
-  code = deferredCode ?? code;
   if (ending) finish(code);
   ending = true;
   const listeners = process.listeners("exit");
@@ -75,7 +40,6 @@ function onExit(code: number): void {
 // Bun's default for an unhandled rejection ends the process with code 1 but tells "exit"
 // listeners 0; with this listener the child keeps that default and ends with the right code.
 function onRejection(reason: unknown): void {
-  if (isUnwind(reason)) return;
   if (process.listenerCount("unhandledRejection") > 1) return;
   console.error(reason);
   process.exit(1);

@@ -1,20 +1,24 @@
 // The fork protocol: validate -> prepare each step (undone if one fails) -> fork -> the child's
 // steps | the parent's steps, then (blocking) wait -> finish each step -> outcome -> act on what
-// the child said (commit, revertTo). The steps themselves are in steps.ts.
+// the child said (commit, revertTo). A trial's parent first waits for its child to say whether
+// its function went async: if so it releases the wait and its event loop does the rest. The
+// steps themselves are in steps.ts.
 import { join } from "node:path";
 import { validate, type Mode, type TrialOptions } from "../options.ts";
 import { assertSupported } from "../sys/ffi.ts";
+import { close } from "../sys/fd.ts";
 import { fork as cFork, getpid } from "../sys/process.ts";
 import { useLibcRtmin } from "../sys/signal.ts";
+import { kill, SIGKILL } from "../sys/process.ts";
 import { sendCommit, sendRevertTo, type Message } from "./channel.ts";
 import { watchDetached, type DetachedChild } from "./detached.ts";
 import { endAs } from "./exit.ts";
 import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
-import { prepareAll, undoAll } from "./step.ts";
+import { prepareAll, undoAll, type Step } from "./step.ts";
 import { blockingSteps, detachedSteps, type ForkContext } from "./steps.ts";
 import { stopTogether } from "./terminal.ts";
-import { waitChild } from "./wait.ts";
+import { waitChild, waitSaid, type WaitResult } from "./wait.ts";
 
 /** The result of fork(): which side of the snapshot this is. */
 export type Fork =
@@ -31,6 +35,15 @@ export interface ParentSide {
   outcome: Outcome;
   message: Message;
   timedOut: boolean;
+}
+
+/** A trial whose function went async: the parent's side, once its child has ended. */
+export interface PendingSide {
+  role: "parent";
+  pid: number;
+  later: Promise<ParentSide>;
+  /** Signals the child while it runs; false once it has been reaped (never signals a reaped pid). */
+  kill(signal?: NodeJS.Signals | number): boolean;
 }
 
 /** How a caller inside the package asks for a snapshot beyond its options. */
@@ -70,7 +83,7 @@ function obey(message: Message, status: number): void {
  * has ended; in a detached parent, at once with its handle. A refused call (bad options, a
  * process that is not snapshot-safe, a step or the fork failing) has undone what it prepared.
  */
-export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): ChildSide | ParentSide | DetachedChild {
+export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): ChildSide | ParentSide | DetachedChild | PendingSide {
   assertSupported();
   useLibcRtmin();
   const mode: Mode = o?.detached ? "detached" : req.trial ? "trial" : "blocking";
@@ -78,7 +91,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
   if (info.label === undefined) delete info.label;
   if (mode === "detached") info.detached = true;
-  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, terminal: null };
+  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, said: [-1, -1], terminal: null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
   prepareAll(steps);
   const t0 = performance.now();
@@ -94,13 +107,40 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   }
   for (const s of steps) s.parent?.();
   if (mode === "detached") return watchDetached(c.pid, c.exitRead, t0);
-  const plan = c.terminal;
-  const { status, timedOut } = waitChild(c.pid, o.timeoutMs, plan ? () => stopTogether(plan, c.pid) : undefined);
-  const outcome = makeOutcome(c.pid, status, performance.now() - t0);
+  let waited: WaitResult;
+  if (mode === "trial") {
+    const said = waitSaid(c.said[0], o.timeoutMs);
+    if (said.kind === "async") {
+      for (const s of steps) s.release?.();
+      const child = watchDetached(c.pid, c.said[0], t0);
+      return { role: "parent", pid: c.pid, later: settleLater(c, steps, child, said.msLeft), kill: child.kill };
+    }
+    close(c.said[0]);
+    if (said.kind === "timeout") kill(c.pid, SIGKILL); // not reaped yet: still our child
+    waited = { status: waitChild(c.pid).status, timedOut: said.kind === "timeout" };
+  } else {
+    const plan = c.terminal;
+    waited = waitChild(c.pid, o.timeoutMs, plan ? () => stopTogether(plan, c.pid) : undefined);
+  }
+  return ended(c, steps, makeOutcome(c.pid, waited.status, performance.now() - t0), waited.timedOut);
+}
+
+// The parent once its child has been reaped: finish each step, act on what the child said.
+function ended(c: ForkContext, steps: Step[], outcome: Outcome, timedOut: boolean): ParentSide {
   state().lastOutcome = outcome;
   for (const s of [...steps].reverse()) s.finish?.();
   const message = c.message ?? { commit: false };
-  obey(message, status);
+  obey(message, outcome.status);
   return { role: "parent", pid: c.pid, outcome, message, timedOut };
+}
+
+// An async trial's parent: its event loop watches the child as a detached one's (reading the
+// said pipe to its end, then reaping), killing it at the time limit.
+async function settleLater(c: ForkContext, steps: Step[], child: DetachedChild, msLeft?: number): Promise<ParentSide> {
+  let timedOut = false;
+  const limit = msLeft === undefined ? undefined : setTimeout(() => (timedOut = child.kill(SIGKILL)), msLeft);
+  const outcome = await child.exited;
+  clearTimeout(limit);
+  return ended(c, steps, outcome, timedOut);
 }
 

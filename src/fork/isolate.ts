@@ -47,6 +47,7 @@ const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
 const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
 const EPOLLEXCLUSIVE = 1 << 28;
+const EPOLLIN = 1;
 const SQLITE_MAGIC = "SQLite format 3\0";
 
 let lastReport: IsolationReport | undefined;
@@ -68,8 +69,12 @@ function replace(fd: number, fresh: number, flags: number): void {
  * descriptor of the same files, are always kept (REPLs need them; never repositioned).
  * `atFork`: every epoll registration of the process as the parent read it right before the
  * fork; each epoll instance is rebuilt from those (without it, from what the instance says now).
+ * With `deaf` (a trial, whose parent runs on meanwhile) the child's event loop no longer watches
+ * stdin for input (what is typed goes to the parent), and its "closed" listeners stay open but
+ * unwatched (never accepted on: connections wait for the parent) so that their address still
+ * reads right (`server.port`).
  */
-export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistration[]): IsolationReport {
+export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistration[], deaf = false): IsolationReport {
   const r: IsolationReport = { epolls: 0, registrations: 0, wakeups: 0, files: 0, databases: [], unsafeDatabases: [], deadEnds: [], cut: 0, listenersClosed: 0, kept: [], failed: [] };
   const epolls: { fd: number; info: string; flags: number }[] = [];
   let deadSocket = -1;
@@ -88,6 +93,8 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
   // Every inherited descriptor is listed, with its type, before anything is created, so that the
   // descriptors made here (and the directory handle of the listing) are never taken for them.
   const inherited: { fd: number; type: number }[] = [];
+  // Files whose input the rebuilt event loop no longer watches (with `deaf`).
+  const unwatched = new Set<number>();
   const inodeAtFork = new Map<number, number>();
   for (const fd of fdNumbers()) {
     if (skip.has(fd)) continue;
@@ -131,6 +138,11 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
         what = "socket";
         if (isListening(fd)) {
           if (o.listeners !== "closed") continue;
+          if (deaf) {
+            unwatched.add(inodeAtFork.get(fd)!);
+            r.listenersClosed++;
+            continue;
+          }
           // A listener nobody can reach, not a dead connection: a dead one is always readable,
           // and the loop would spin on accept() failing (seen: an attached copy at 100% CPU).
           if (quiet < 0) quiet = quietListener();
@@ -172,9 +184,11 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
       r.failed.push({ fd, what, error: e instanceof Error ? e.message : String(e) });
     }
   }
+  const stdin = deaf ? stdinInode() : undefined;
+  if (stdin !== undefined) unwatched.add(stdin);
   for (const ep of epolls) {
     try {
-      r.registrations += rebuildEpoll(ep.fd, atFork ? atFork.filter((b) => b.epfd === ep.fd) : parseRegistrations(ep.info), ep.flags, inodeAtFork);
+      r.registrations += rebuildEpoll(ep.fd, atFork ? atFork.filter((b) => b.epfd === ep.fd) : parseRegistrations(ep.info), ep.flags, inodeAtFork, unwatched);
       r.epolls++;
     } catch (e) {
       r.failed.push({ fd: ep.fd, what: "epoll", error: e instanceof Error ? e.message : String(e) });
@@ -232,19 +246,30 @@ function deadPipeEnd(writeEnd: boolean): number {
 // if its number named, at the fork, the file it was made for (the `ino` of its fdinfo line): a
 // registration outlives a close while another descriptor shares the file, and its number may
 // name another file since.
-function rebuildEpoll(fd: number, regs: Registration[], flags: number, inodeAtFork: Map<number, number>): number {
+function rebuildEpoll(fd: number, regs: Registration[], flags: number, inodeAtFork: Map<number, number>, unwatched: Set<number>): number {
   const fresh = epollCreate();
   let n = 0;
   for (const reg of regs) {
     const events = parseInt(reg.events, 16);
     const data = BigInt(`0x${reg.data}`);
     if (reg.ino !== undefined && parseInt(reg.ino, 16) !== (inodeAtFork.get(reg.tfd) ?? currentInode(reg.tfd))) continue;
+    if (events & EPOLLIN && unwatched.has(currentInode(reg.tfd))) continue;
     let err = epollAdd(fresh, reg.tfd, events, data);
     if (err === 22 && events & EPOLLEXCLUSIVE) err = epollAdd(fresh, reg.tfd, events & ~EPOLLEXCLUSIVE, data);
     if (err === 0) n++;
   }
   replace(fd, fresh, flags);
   return n;
+}
+
+// The inode of stdin, unless it is a regular file or there is none (nothing to be deaf to).
+function stdinInode(): number | undefined {
+  try {
+    const st = fstatSync(0);
+    return (st.mode & S_IFMT) === S_IFREG ? undefined : Number(st.ino);
+  } catch {
+    return undefined;
+  }
 }
 
 // The inode a descriptor names now, or -1.

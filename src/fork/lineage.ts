@@ -25,6 +25,8 @@ export interface State {
   chain: SnapshotInfo[];
   /** The channel to the parent (a memfd), -1 at depth 0. */
   toParent: number;
+  /** In a trial child: the pipe on which it tells its parent that its function went async; else -1. */
+  said: number;
   /** Which "exit" listeners run when this snapshot ends. */
   exitHandlers: "new" | "all";
   /** The "exit" listeners this snapshot inherited (the "new" policy skips them). */
@@ -49,6 +51,7 @@ export function state(): State {
     s = {
       chain: [{ depth: 0, pid: process.pid, takenAt: Math.round(performance.timeOrigin), stack: "" }],
       toParent: -1,
+      said: -1,
       exitHandlers: "new",
       inheritedExit: new Set(),
       committed: false,

@@ -17,6 +17,8 @@ export interface Step {
   child?(): void;
   /** In the parent, right after the fork. */
   parent?(): void;
+  /** In a trial's parent once the child said its function went async: the wait is over, the child runs on. */
+  release?(): void;
   /** In the parent, once a waited-for child has been reaped. */
   finish?(): void;
 }

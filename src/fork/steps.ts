@@ -1,9 +1,9 @@
 // The steps of a snapshot, in the order they run (see step.ts for what each hook means). A
-// blocking snapshot (and a trial): check, identity, signals, terminal, channel, lineage, exit,
-// isolate, runtime, quiesce, forkable, epoll. A detached one: check, identity, terminal, exit
-// pipe, hand-over, lineage, exit, isolate, runtime, quiesce, forkable, epoll. Quiescence, the
-// forkable memory and the epoll registrations come last, right before the fork, so that nothing
-// made before is left out of them.
+// blocking snapshot: check, identity, signals, terminal, channel, lineage, exit, isolate,
+// runtime, quiesce, forkable, epoll; a trial adds its "said" pipe after the channel. A detached
+// one: check, identity, terminal, exit pipe, hand-over, lineage, exit, isolate, runtime, quiesce,
+// forkable, epoll. Quiescence, the forkable memory and the epoll registrations come last, right
+// before the fork, so that nothing made before is left out of them.
 import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
@@ -41,6 +41,8 @@ export interface ForkContext {
   channel: number;
   /** The read end of a detached child's exit pipe (-1 otherwise). */
   exitRead: number;
+  /** A trial's pipe: the parent reads whether the function went async, the child writes (-1 otherwise). */
+  said: [read: number, write: number];
   /** The terminal, when the child takes it; read by the wait for job control. */
   terminal: TerminalPlan | null;
   /** What the child said, read once it has been reaped. */
@@ -90,18 +92,20 @@ function signals(c: ForkContext): Step {
     undo: () => f.end(),
     child: () => f.restoreInChild(),
     parent: () => f.attach(c.pid),
+    release: () => f.end(),
     finish: () => f.end(),
   };
 }
 
-// The child's own process group, and the terminal's foreground when it should have it.
+// The child's own process group, and the terminal's foreground when it should have it (never
+// a trial's: its parent may run on while it works).
 function terminal(c: ForkContext): Step {
   let group = true;
   return {
     name: "terminal",
     prepare() {
       if (c.mode === "detached") return; // its own group, never the terminal
-      c.terminal = planTerminal(c.o.foreground);
+      c.terminal = planTerminal(c.mode === "trial" ? false : c.o.foreground);
       group = ownGroup(c.terminal);
     },
     child: () => void (group && childTakesTerminal(c.terminal)),
@@ -120,6 +124,30 @@ function channel(c: ForkContext): Step {
     },
     undo: () => close(c.channel),
     finish: () => void (c.message = receive(c.channel)),
+  };
+}
+
+// A trial child says on this pipe that its function went async; the parent blocks on it until
+// then, or until end of file (only the child holds the write end: it ended). The parent's
+// event loop reads it to the end after an async word (as a detached child's exit pipe).
+function saidPipe(c: ForkContext): Step {
+  return {
+    name: "said",
+    prepare() {
+      c.said = pipe();
+      c.keep.push(c.said[1]);
+    },
+    undo() {
+      close(c.said[0]);
+      close(c.said[1]);
+    },
+    child() {
+      close(c.said[0]);
+      const s = state();
+      if (s.said >= 0) close(s.said); // a trial ancestor's
+      s.said = c.said[1];
+    },
+    parent: () => close(c.said[1]),
   };
 }
 
@@ -158,6 +186,10 @@ function lineage(c: ForkContext): Step {
     child() {
       const s = state();
       if (s.toParent >= 0) close(s.toParent); // our parent's channel to its own parent
+      if (c.mode !== "trial" && s.said >= 0) {
+        close(s.said); // a trial ancestor's: this child is not a trial
+        s.said = -1;
+      }
       s.toParent = c.channel;
       s.chain.push({ ...c.info, pid: getpid() });
       s.committed = false;
@@ -176,7 +208,7 @@ function exit(c: ForkContext): Step {
 function isolation(c: ForkContext): Step {
   return {
     name: "isolate",
-    child: () => void isolate(isolationFor(c.mode, c.o.isolation), [...c.keep, ...state().keepFds], c.registrations),
+    child: () => void isolate(isolationFor(c.mode, c.o.isolation), [...c.keep, ...state().keepFds], c.registrations, c.mode === "trial"),
   };
 }
 
@@ -206,7 +238,8 @@ function epoll(c: ForkContext): Step {
 
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
+  const said = c.mode === "trial" ? [saidPipe(c)] : [];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */

@@ -1,7 +1,7 @@
 // The parent's wait for its snapshot child: EINTR-safe, optionally bounded in time.
 import { readFileSync } from "node:fs";
 import { parseStat } from "../proc/threads.ts";
-import { close, pollReadable } from "../sys/fd.ts";
+import { close, pollReadable, readSome } from "../sys/fd.ts";
 import { kill, pidfdOpen, SIGKILL, waitpid, WUNTRACED } from "../sys/process.ts";
 
 /** How the wait ended. */
@@ -28,6 +28,24 @@ export function waitChild(pid: number, timeoutMs?: number, onStop?: () => void):
   // Not reaped yet, so the pid still names our child: safe to signal.
   if (!ended) kill(pid, SIGKILL);
   return { status: waitpid(pid)!, timedOut: !ended };
+}
+
+/** What a trial child said first: its function went async, it ended, or the limit passed. */
+export type Said = { kind: "async"; msLeft?: number } | { kind: "ended" } | { kind: "timeout" };
+
+/** The byte a trial child writes when its function returned a thenable. */
+export const ASYNC_BYTE = 65; // "A"
+
+/**
+ * Blocks until a trial child writes to its pipe (its function went async) or the pipe ends
+ * (the child ended; only it holds the write end), or `timeoutMs` passes.
+ */
+export function waitSaid(fd: number, timeoutMs?: number): Said {
+  const t0 = performance.now();
+  if (!pollReadable(fd, timeoutMs)) return { kind: "timeout" };
+  if (readSome(fd, 1)[0] !== ASYNC_BYTE) return { kind: "ended" };
+  if (timeoutMs === undefined) return { kind: "async" };
+  return { kind: "async", msLeft: Math.max(1, timeoutMs - (performance.now() - t0)) };
 }
 
 // True when the child ended within `ms` (it is left unreaped, a zombie, for waitpid).

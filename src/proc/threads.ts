@@ -26,3 +26,13 @@ export function threads(): ThreadInfo[] {
   }
   return out;
 }
+
+/** How many times the calling thread has given up the CPU to wait (voluntary_ctxt_switches), or -1. */
+export function voluntarySwitches(): number {
+  try {
+    const m = /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(readFileSync("/proc/thread-self/status", "latin1"));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}

@@ -1,15 +1,15 @@
 // The commands of the snapshot REPL: .snap, .back, .to, .commit, .snaps, .trial, .exit (and with
 // --undo, .undo, and the snapshot each input runs in).
-import { readFileSync, writeFileSync } from "node:fs";
 import { Recoverable } from "node:repl";
 import { inspect } from "node:util";
 import { isNativeError } from "node:util/types";
 import vm from "node:vm";
-import { commit, depth, revert, revertTo, snapshots } from "../api/snapshot.ts";
+import { commit, depth, revertTo, snapshots } from "../api/snapshot.ts";
+import { startTrial, type TrialResult } from "../api/trial.ts";
 import { SnapshotError } from "../errors.ts";
 import { describeStatus } from "../status.ts";
+import { SIGKILL } from "../sys/process.ts";
 import { describeSnapshot, endedMessage, short } from "./format.ts";
-import { trialSlot } from "./history.ts";
 import { atTop, entered, leave, resumed, say, session, snapsTable, tryFork, type EvalCallback, type Repl } from "./state.ts";
 
 // Why this line cannot be committed, or undefined: a detached snapshot in the chain (an attach
@@ -51,7 +51,7 @@ function complete(code: string): boolean {
 export function undoEval(this: unknown, code: string, context: vm.Context, file: string, cb: EvalCallback): void {
   const s = session();
   const run = () => s.evalInner.call(this, code, context, file, cb);
-  if (s.trialFile !== undefined || code.trim() === "" || !complete(code)) return run();
+  if (code.trim() === "" || !complete(code)) return run();
   if (depth() >= s.o.undoCap) {
     if (!s.capTold) say(`(--undo: ${s.o.undoCap} snapshots deep, the cap: inputs now run without a new snapshot; the next .undo takes them all back)`);
     s.capTold = true;
@@ -70,9 +70,26 @@ export function undoEval(this: unknown, code: string, context: vm.Context, file:
   cb(null);
 }
 
-// `.trial <expr>`: the expression runs in a throwaway child, which writes the value (as the REPL
-// would print it) to a file and reverts; the parent prints it. Its own fork rather than trial()
-// so that a pending promise is awaited by the child's event loop, without unwinding the REPL.
+// In a trial child: the expression's value as the REPL would print it, or its error in one line
+// (node:repl's stack frames say nothing here). Always a promise: the child awaits it in place.
+function evalForTrial(expr: string): Promise<{ ok: boolean; text: string }> {
+  const r = session().r;
+  return new Promise((resolve) => {
+    // (An error from the REPL's context is not an instance of this realm's Error.)
+    const failed = (err: unknown) =>
+      resolve({ ok: false, text: `Uncaught ${isNativeError(err) ? `${err.name}: ${err.message.split("\n")[0]}` : inspect(err)}` });
+    // node:repl hands an error thrown while running (or a rejected await) to _handleError, not to the callback.
+    (r as unknown as { _handleError: (e: unknown) => void })._handleError = failed;
+    session().evalInner.call(r, expr + "\n", r.context, "repl", (err, value) => {
+      if (err instanceof Recoverable) return resolve({ ok: false, text: "SyntaxError: the expression is incomplete" });
+      if (err) return failed(err);
+      resolve({ ok: true, text: r.writer(value) });
+    });
+  });
+}
+
+// `.trial <expr>`: the expression runs in a throwaway copy (trial()), which never returns into
+// the REPL; this session waits for the value with its input held, Ctrl+C killing the copy.
 function trialCommand(expr: string): void {
   const s = session();
   const r = s.r;
@@ -80,42 +97,34 @@ function trialCommand(expr: string): void {
     say("(.trial needs an expression, e.g. .trial db.size)");
     return r.displayPrompt();
   }
-  const slot = trialSlot();
-  const f = tryFork("trial");
-  if (!f) {
-    slot.dispose();
+  const blocked = s.so.forkBlocker?.();
+  if (blocked) {
+    say(`(no snapshot: ${blocked})`);
     return r.displayPrompt();
   }
-  if (f.role === "child") {
-    s.trialFile = slot.path;
-    // One line: the error's name and message (node:repl's stack frames say nothing here).
-    // (An error from the REPL's context is not an instance of this realm's Error.)
-    const failed = (err: unknown) => trialDone(false, `Uncaught ${isNativeError(err) ? `${err.name}: ${err.message.split("\n")[0]}` : inspect(err)}`);
-    // node:repl hands an error thrown while running (or a rejected await) to _handleError, not to the callback.
-    (r as unknown as { _handleError: (e: unknown) => void })._handleError = failed;
-    s.evalInner.call(r, expr + "\n", r.context, "repl", (err, value) => {
-      if (err instanceof Recoverable) return trialDone(false, "SyntaxError: the expression is incomplete");
-      if (err) return failed(err);
-      trialDone(true, r.writer(value));
-    });
-    return;
-  }
-  resumed();
-  let result: { ok: boolean; text: string } | undefined;
+  let t: ReturnType<typeof startTrial<{ ok: boolean; text: string }>>;
   try {
-    result = JSON.parse(readFileSync(slot.path, "utf8"));
-  } catch {}
-  slot.dispose();
-  if (result) say(result.text + (result.ok ? "" : "  (in the trial; nothing changed here)"));
-  else say(`(the trial ended with ${describeStatus(f.outcome.status)} before giving a value; nothing changed here)`);
-  r.displayPrompt();
-}
-
-// In a trial child: hand the result to the parent and end.
-export function trialDone(ok: boolean, text: string): never {
-  const s = session();
-  writeFileSync(s.trialFile!, JSON.stringify({ ok, text }));
-  return revert(0);
+    t = startTrial(() => evalForTrial(expr), { ...s.so.forkOptions, detached: false, label: "trial" });
+  } catch (e) {
+    if (!(e instanceof SnapshotError)) throw e;
+    say(`(no snapshot: ${e.message})`);
+    return r.displayPrompt();
+  }
+  const show = (res: TrialResult<{ ok: boolean; text: string }>) => {
+    s.trialCancel = undefined;
+    if (res.ok) say(res.value.text + (res.value.ok ? "" : "  (in the trial; nothing changed here)"));
+    else if (res.outcome.signal === "SIGKILL") say("(cancelled with Ctrl+C; nothing changed here)");
+    else say(`(the trial ended with ${describeStatus(res.outcome.status)} before giving a value; nothing changed here)`);
+    r.displayPrompt();
+  };
+  // The copy may end before its function returns (process.exit in the expression): no promise then.
+  if (!("result" in t)) return show(t);
+  const running = t;
+  s.trialCancel = () => {
+    say("^C");
+    running.kill(SIGKILL);
+  };
+  void running.result.then(show);
 }
 
 // The `.snap`, `.back`, `.to`, `.commit`, `.snaps`, `.trial` (and with --undo `.undo`) commands.

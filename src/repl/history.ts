@@ -34,12 +34,6 @@ export function memoryHistory(): HistoryFile {
   return { path: `/proc/self/fd/${fd}`, memory: true };
 }
 
-/** Where a `.trial` child leaves its result for the parent: always a memfd, never a file. */
-export function trialSlot(): { path: string; dispose(): void } {
-  const fd = memfd("bun-snapshot-repl-trial");
-  return { path: `/proc/self/fd/${fd}`, dispose: () => close(fd) };
-}
-
 /**
  * The session's history: in memory, unless BUN_SNAPSHOT_REPL_HISTORY names a file (kept across
  * sessions, its lines loaded). That file is opened without following a symlink, created mode

@@ -7,7 +7,7 @@
 import { start, type REPLServer } from "node:repl";
 import type vm from "node:vm";
 import { commit, depth } from "../api/snapshot.ts";
-import { defineCommands, trialDone, undoEval } from "./commands.ts";
+import { defineCommands, undoEval } from "./commands.ts";
 import { promptFor } from "./format.ts";
 import { appendHistory, memoryHistory, readHistory } from "./history.ts";
 import { leave, say, session, setSession, UNDO_CAP, type Eval, type Key, type Repl, type Session, type SnapshotReplOptions, type UndoOptions } from "./state.ts";
@@ -28,18 +28,16 @@ function exposeValues(context: vm.Context, ns: Record<string, unknown>, nsName?:
   if (nsName) Object.defineProperty(context, nsName, { value: ns, writable: true, configurable: true, enumerable: false });
 }
 
-// Keys before the REPL sees them: a trial child only listens for Ctrl+C; Ctrl+D on an empty
-// line reverts a snapshot; Ctrl+C on an empty line in a snapshot explains, never reverts.
+// Keys before the REPL sees them: while a .trial runs only Ctrl+C counts (it kills the copy);
+// Ctrl+D on an empty line reverts a snapshot; Ctrl+C on an empty line in a snapshot explains,
+// never reverts.
 function wrapKeys(r: Repl, buffered: () => boolean): void {
   const s = session();
   const inner = r._ttyWrite;
   r._ttyWrite = (d: string, key: Key) => {
     key ||= {};
-    if (s.trialFile !== undefined) {
-      if (key.ctrl && key.name === "c") {
-        say("^C");
-        trialDone(false, "(cancelled with Ctrl+C)");
-      }
+    if (s.trialCancel) {
+      if (key.ctrl && key.name === "c") s.trialCancel();
       return;
     }
     if (s.discarding) return;

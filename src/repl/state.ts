@@ -94,8 +94,8 @@ export interface Session {
   evalInner: Eval;
   /** --undo told that the cap is reached. */
   capTold: boolean;
-  /** This process is a `.trial` child: the file its result goes to. */
-  trialFile?: string;
+  /** A `.trial` is running in a copy: kills it (Ctrl+C). */
+  trialCancel?: () => void;
   /** Keys left over from the chunk the child already read (dropped in the resumed parent). */
   discarding: boolean;
   committed: boolean;

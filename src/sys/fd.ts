@@ -116,8 +116,8 @@ const pollBuf = new Int32Array(2);
 const POLLOUT = 4;
 const EAGAIN = 11;
 
-/** Waits up to `ms` for fd to become readable, restarting on EINTR with the time left. */
-export function pollReadable(fd: number, ms: number): boolean {
+/** Waits up to `ms` (forever when undefined) for fd to become readable, restarting on EINTR with the time left. */
+export function pollReadable(fd: number, ms?: number): boolean {
   return pollFor(fd, POLLIN, ms);
 }
 
@@ -145,18 +145,30 @@ export function writeWithin(fd: number, data: Uint8Array, ms: number): number {
   return off;
 }
 
-// Waits up to `ms` for `events` on fd, restarting on EINTR with the time left.
-function pollFor(fd: number, events: number, ms: number): boolean {
+// Waits up to `ms` (forever when undefined) for `events` on fd, restarting on EINTR with the time left.
+function pollFor(fd: number, events: number, ms?: number): boolean {
   const l = libc();
-  const end = performance.now() + ms;
+  const end = performance.now() + (ms ?? 0);
   for (;;) {
     pollBuf[0] = fd;
     pollBuf[1] = events;
-    const left = Math.max(0, Math.ceil(end - performance.now()));
+    const left = ms === undefined ? -1 : Math.max(0, Math.ceil(end - performance.now()));
     const r = l.poll(pollBuf, 1, left);
     if (r > 0) return true;
     if (r === 0) return false;
     const e = errno();
     if (e !== EINTR) throw syscallError("poll", e);
+  }
+}
+
+/** read(2) of at most `max` bytes, restarting on EINTR; an empty array at end of file. */
+export function readSome(fd: number, max: number): Uint8Array {
+  const l = libc();
+  const buf = new Uint8Array(max);
+  for (;;) {
+    const r = Number(l.read(fd, buf, max));
+    if (r >= 0) return buf.subarray(0, r);
+    const e = errno();
+    if (e !== EINTR) throw syscallError("read", e);
   }
 }

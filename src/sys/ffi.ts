@@ -21,6 +21,7 @@ const SYMBOLS = {
   poll: { args: [P, u64, i32], returns: i32 },
   close: { args: [i32], returns: i32 },
   write: { args: [i32, P, u64], returns: i64 },
+  read: { args: [i32, P, u64], returns: i64 },
   pread: { args: [i32, P, u64, i64], returns: i64 },
   lseek: { args: [i32, i64, i32], returns: i64 },
   memfd_create: { args: [cstring, u32], returns: i32 },

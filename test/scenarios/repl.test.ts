@@ -117,7 +117,14 @@ describe.skipIf(!haveTmux())("bun-snapshot repl", () => {
       await t.run(".trial nope.x", /^Uncaught ReferenceError: nope is not defined  \(in the trial; nothing changed here\)\nsnap>$/m);
       await t.run(".trial await Promise.reject(new RangeError('no'))", /^Uncaught RangeError: no  \(in the trial; nothing changed here\)\nsnap>$/m);
       await t.run(".trial process.exit(3)", /\(the trial ended with exit code 3 before giving a value; nothing changed here\)\nsnap>$/);
+      await t.run(".trial (o.n = 9, await Bun.sleep(300), o.n + 1)", /^10\nsnap>$/m);
+      // Ctrl+C kills a running trial; the session goes on in the parent.
+      const from = t.mark();
+      t.type(".trial await Bun.sleep(30_000)");
+      t.press("C-c");
+      await t.waitFor(/\(cancelled with Ctrl\+C; nothing changed here\)\nsnap>$/, { from });
       await t.run("[o.n, process.pid === pid0]", /\[ 1, true \]\nsnap>$/);
+      expect(t.screen()).not.toContain("ERR_");
     });
   }, T);
 
@@ -267,6 +274,19 @@ describe.skipIf(!haveTmux())("bun repl with snapshot()", () => {
       t.press("C-d");
       await t.waitFor(/^false\n❯$/m, { from });
       await t.run("[x, lastOutcome().exitCode]", /\[ 1, 0 \]\n❯$/);
+    });
+  }, T);
+
+  test("await trial(async ...): the copy works while what is typed goes to the session, which gets the value", async () => {
+    await session("bun repl", async (t) => {
+      await t.waitFor(/❯$/);
+      await t.run('const { trial, depth } = await import("bun-snapshot"); const o = { n: 1 }', /❯$/);
+      await t.run("const p = trial(async () => { o.n = 5; await Bun.sleep(1500); return [o.n, depth()] })", /❯$/);
+      // Answered by the session at once, while the copy sleeps.
+      await t.run("[o.n, depth(), p instanceof Promise]", /\[ 1, 0, true \]\n❯$/);
+      await t.run("const r = await p; [r.ok, r.value, o.n]", /\[ true, \[ 5, 1 \], 1 \]\n❯$/);
+      await t.run("trial(() => o.n * 10).value", /^10\n❯$/m);
+      expect(t.screen()).not.toMatch(/error|ERR_|Unwind/i);
     });
   }, T);
 });

@@ -126,11 +126,13 @@ describe("when the repair cannot be used (BUN_SNAPSHOT_REPAIR=0), nothing hangs 
     const t0 = performance.now();
     const r = await runFixture("runtime-apis.ts", ["all", tries.join(",")], { env: { BUN_SNAPSHOT_REPAIR: "0" } });
     expect(performance.now() - t0).toBeLessThan(3 * 2000 + 2000);
-    const never = "fail SnapshotError: the trial's promise never settled: the child's event loop ran out of work with the promise still pending";
-    expect(lines(r.stdout)).toEqual([...tries.map((t) => `${t} ${never}`), "parent ok"]);
     const watch =
       'SnapshotError: an API that ran on the work pool (async fs, Bun.file() reads, crypto.subtle, dns lookups, async zlib, Bun.password, import() of a new file) is unavailable inside a snapshot: it runs on Bun\'s work pool ("Bun Pool" threads), which ran in the parent, does not exist in the child and ' +
       `${why}; use the synchronous forms (readFileSync, gzipSync, Bun.password.hashSync, require(), ...) in a snapshot`;
-    expect(r.stderr.split(watch).length - 1).toBe(3);
+    // The watch's error ends the trial (its result says why). An async trial's function runs in
+    // Bun's nested (macro) event loop, whose module loader reads a new file without the pool:
+    // import() works there.
+    expect(lines(r.stdout)).toEqual([`fs-promises-named fail ${watch}`, `fs-callback-namespace fail ${watch}`, "import ok true", "parent ok"]);
+    expect(r.stderr.split(watch).length - 1).toBe(2);
   });
 });

@@ -37,6 +37,8 @@ test("isolation defaults by mode, then what the options set", () => {
   expect(isolationFor("blocking", undefined)).toEqual({ files: "own", connections: "cut", listeners: "accept", databases: "readonly" });
   expect(isolationFor("detached", {})).toEqual({ files: "own", connections: "cut", listeners: "closed", databases: "readonly" });
   expect(isolationFor("detached", { listeners: "accept", files: undefined })).toMatchObject({ listeners: "accept", files: "own" });
+  // A trial child answers nobody, whatever the options say.
+  expect(isolationFor("trial", { listeners: "accept", connections: "shared", files: "shared" })).toEqual({ files: "shared", connections: "cut", listeners: "closed", databases: "readonly" });
   expect(forwardedSignals({})).toEqual([15, 1, 2, 3, 10, 12]);
   expect(forwardedSignals({ forward: ["SIGINT", "SIGINT"] })).toEqual([2]);
 });
