@@ -3,6 +3,7 @@
 const port = Number(process.argv[2]);
 let sent = 0;
 let failed = 0;
+let first = "";
 let stop = false;
 (async () => {
   for await (const _ of Bun.stdin.stream());
@@ -12,9 +13,14 @@ while (!stop) {
   sent++;
   try {
     const r = await fetch(`http://127.0.0.1:${port}/hit`, { signal: AbortSignal.timeout(20_000) });
-    if (r.status !== 200 || !/^\d+$/.test(await r.text())) failed++;
-  } catch {
+    const text = await r.text();
+    if (r.status !== 200 || !/^\d+$/.test(text)) {
+      failed++;
+      first ||= `status ${r.status}: ${text.slice(0, 80)}`;
+    }
+  } catch (e) {
     failed++;
+    first ||= String(e);
   }
 }
-console.log(JSON.stringify({ sent, failed }));
+console.log(JSON.stringify({ sent, failed, first }));

@@ -37,23 +37,39 @@ console.log(`(a) nested in detached: ${nested.snapshots} of ${batches * per} sna
 const upstream = Bun.spawn([process.execPath, "-e", 'const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("up") }); console.log(s.port);'], { stdout: "pipe" });
 const upPort = Number((await readUntil(upstream.stdout as ReadableStream<Uint8Array>, (t) => t.includes("\n"))).text.trim());
 const burner = Bun.spawn([process.execPath, "-e", "const end = Date.now() + 900_000; while (Date.now() < end) {}"], { stdout: "ignore", stderr: "ignore" });
-const app = Bun.spawn([process.execPath, join(here, "server.ts"), String(trials), String(upPort)], { env, stdout: "pipe", stderr: "pipe" });
+const app = Bun.spawn([process.execPath, join(here, "server.ts"), String(trials), String(upPort)], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
 const appTimer = setTimeout(() => (dumpStacks(app.pid), killTree(app.pid)), short ? 120_000 : 1_200_000);
-const first = await readUntil(app.stdout as ReadableStream<Uint8Array>, (t) => t.includes("\n"));
-const port = JSON.parse(first.text.split("\n")[0]!).port as number;
+const appErrText = new Response(app.stderr).text();
+// The app's stdout, a line at a time: its port first, then the trials' counts (while it still serves).
+const appLines = (app.stdout as ReadableStream<Uint8Array>).getReader();
+let appOut = "";
+async function nextLine(): Promise<string | undefined> {
+  for (;;) {
+    const nl = appOut.indexOf("\n");
+    if (nl >= 0) {
+      const line = appOut.slice(0, nl);
+      appOut = appOut.slice(nl + 1);
+      return line;
+    }
+    const { value, done } = await appLines.read();
+    if (done) return undefined;
+    appOut += Buffer.from(value).toString();
+  }
+}
+const port = JSON.parse((await nextLine()) ?? '{"port":0}').port as number;
 const client = Bun.spawn([process.execPath, join(here, "client.ts"), String(port)], { stdin: "pipe", stdout: "pipe" });
-const appOut = await first.all;
-const appErr = await new Response(app.stderr).text();
+const last = (await nextLine()) ?? "";
+client.stdin!.end();
+const load = JSON.parse((await new Response(client.stdout).text()).trim() || '{"sent":0,"failed":-1}') as { sent: number; failed: number; first?: string };
+app.stdin!.end();
 await app.exited;
 clearTimeout(appTimer);
-client.stdin!.end();
-const load = JSON.parse((await new Response(client.stdout).text()).trim() || '{"sent":0,"failed":-1}') as { sent: number; failed: number };
+const appErr = await appErrText;
 killTree(burner.pid);
 killTree(upstream.pid);
-const last = appOut.trim().split("\n").at(-1)!;
 const b = last.startsWith("{\"trials\"") ? (JSON.parse(last) as Record<string, number | string>) : { trials: 0, hangs: 1, crashes: 0, errors: 0, firstError: "the app did not finish" };
 console.log(`(b) trials under load: ${b.trials} of ${trials}, ok ${b.ok}, hangs ${b.hangs}, crashes ${b.crashes}, errors ${b.errors}${b.firstError ? ` (first: ${b.firstError})` : ""}`);
-console.log(`    client: ${load.sent} requests, ${load.failed} failed; app stderr ${appErr.trim() ? JSON.stringify(appErr.trim().slice(0, 300)) : "empty"}`);
+console.log(`    client: ${load.sent} requests, ${load.failed} failed${load.first ? ` (first: ${load.first})` : ""}; app stderr ${appErr.trim() ? JSON.stringify(appErr.trim().slice(0, 300)) : "empty"}`);
 
 const bad = nestedBad.length + (a.hung ? 1 : 0) + Number(b.hangs) + Number(b.crashes) + Number(b.errors) + load.failed + (appErr.trim() ? 1 : 0) + (nested.snapshots < batches * per ? 1 : 0) + (Number(b.trials) < trials ? 1 : 0);
 console.log(bad === 0 ? "soak: all counts 0" : `soak: ${bad} problem(s)`);

@@ -1,6 +1,6 @@
 // Soak part (b), the app: a Bun.serve server whose /hit the client hammers, and which runs
 // trials one after another, each calling three warm APIs in its child. Prints one JSON line of
-// counts at the end. argv: trials, upstream port.
+// counts once the trials are done, then serves on until its stdin closes. argv: trials, upstream port.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,5 +31,7 @@ for (let i = 0; i < count; i++) {
   if (!r.ok && !counts.firstError) counts.firstError = `${three.join(",")}: ${r.error.message} (${r.outcome.signal ?? r.outcome.exitCode})`;
 }
 console.log(JSON.stringify({ ...counts, hits }));
+// Serving on until the runner has stopped its client.
+for await (const _ of Bun.stdin.stream());
 server.stop(true);
 process.exit(0);
