@@ -4,8 +4,9 @@
 // the same descriptor numbers (libuv's uv_loop_fork is the model for the event loop).
 //
 // Order matters: wake-up fds, files, sockets and pipes are replaced first, then each epoll
-// instance is rebuilt from its registrations (/proc/self/fdinfo), so that the new instance
-// watches the child's objects, never the parent's.
+// instance is rebuilt from the registrations read at the fork, so that the new instance
+// watches the child's objects, never the parent's. (About 300 lines: one pass over the
+// descriptor table, every kind in one place, so that the order above stays visible.)
 import { fstatSync, writeSync } from "node:fs";
 import { protectDatabases } from "../bun-internals/sqlite.ts";
 import { messages } from "../errors.ts";
