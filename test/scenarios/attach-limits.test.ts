@@ -79,7 +79,7 @@ test("a 512 MiB first line: refused after 64 KiB, the connection cut, the app do
 
 test("connections that say nothing: refused after the first-line limit; one past the cap refused at once", async () => {
   const app = await startApp();
-  const conns = [];
+  const conns: Awaited<ReturnType<typeof raw>>[] = [];
   for (let i = 0; i < LIMITS.maxConnections; i++) conns.push(await raw(app.pid));
   const over = await raw(app.pid);
   await until(() => over.closed(), 2000, "the connection over the cap closed");
