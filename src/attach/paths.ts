@@ -5,7 +5,7 @@ import { getuid } from "../sys/process.ts";
 
 /** The directory of the attach sockets of user `uid` (BUN_SNAPSHOT_DIR, an absolute path, overrides it). */
 export function socketDir(uid: number = getuid()): string {
-  const dir = process.env.BUN_SNAPSHOT_DIR;
+  const dir = process.env["BUN_SNAPSHOT_DIR"];
   if (dir === undefined) return `/tmp/bun-snapshot-${uid}`;
   if (!isAbsolute(dir)) throw new SnapshotError("EINVAL", messages.attachDirRelative(dir));
   return dir;

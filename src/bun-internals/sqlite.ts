@@ -14,7 +14,7 @@ export function protectDatabases(): void {
   const firstChildHandle = (probe as unknown as { handle: number }).handle;
   probe.close();
   const proto = Database.prototype as unknown as Record<string, Function>;
-  const exec = proto.exec!;
+  const exec = proto["exec"]!;
   const seen = new WeakSet<object>();
   for (const method of ["run", "exec", "query", "prepare", "transaction"]) {
     const original = proto[method];

@@ -20,5 +20,5 @@ export function parse<O extends Options>(args: string[], options: O) {
 
 /** Whether values may be printed in color: NO_COLOR (https://no-color.org) unset or empty. */
 export function colorAllowed(): boolean {
-  return !process.env.NO_COLOR;
+  return !process.env["NO_COLOR"];
 }

@@ -74,7 +74,7 @@ function run(args: string[]): number {
     process.stderr.write(`bun-snapshot run: name a script to run, e.g. \`bun-snapshot run app.ts\`\n${RUN_USAGE}`);
     return EXIT.usage;
   }
-  if (attach) process.env.BUN_SNAPSHOT_ANNOUNCE_PID = "1";
+  if (attach) process.env["BUN_SNAPSHOT_ANNOUNCE_PID"] = "1";
   return execSafe([...(attach ? ["--preload", PRELOAD_ATTACH] : []), ...bunArgs, ...args.slice(i)]);
 }
 

@@ -44,7 +44,7 @@ export function trialSlot(h: HistoryFile): { path: string; dispose(): void } {
  * loaded), else a new empty file in the temp dir, removed when the session ends.
  */
 export function openHistory(env: NodeJS.ProcessEnv = process.env): HistoryFile {
-  const named = env.BUN_SNAPSHOT_REPL_HISTORY;
+  const named = env["BUN_SNAPSHOT_REPL_HISTORY"];
   if (named) {
     appendFileSync(named, "");
     return { path: named, keep: true };
