@@ -26,7 +26,12 @@ export type SnapshotErrorCode =
   | "EINVAL" // a bad argument or option
   | "EAGAIN" // fork: the process limit
   | "ENOMEM" // fork: not enough memory for the page tables
-  | "EACCES" // attach: a directory or peer that is not this user's
+  | "EACCES" // attach: a directory, socket or peer that is not the target's
+  | "ESRCH" // attach: there is no such process
+  | "ENOENT" // attach: the process is not attachable (no socket)
+  | "ECONNREFUSED" // attach: nobody listens on the socket
+  | "ETIMEDOUT" // attach: no answer within timeoutMs (the copy was ended)
+  | "EPROTO" // attach: the process answered something that is not an answer
   | (string & {});
 
 /**
@@ -120,7 +125,32 @@ export const messages = {
   attachUnavailable: (pid: number, why: string) => `bun-snapshot: attach is not available in process ${pid}: ${why}`,
   attachRefusedLog: (uid: number, pid: number, own: number) => `bun-snapshot: refused an attach from uid ${uid} (pid ${pid}): only uid ${own} may attach`,
   attachBadRequest: () => "bad request: the first line must be JSON",
-  attachUsage: () => "usage: bun-snapshot attach <pid> [--eval <expression>]",
+  attachDirRelative: (value: string) =>
+    `BUN_SNAPSHOT_DIR must be an absolute path (it is ${JSON.stringify(value)}); unset it to use /tmp/bun-snapshot-<uid>`,
+  attachDirNotTheirs: (dir: string, found: number, pid: number, uid: number) =>
+    `bun-snapshot attach: refused: the socket directory ${dir} belongs to uid ${found}, not to uid ${uid} of process ${pid} (someone else may be listening in its name); nothing was sent`,
+  attachDirOpen: (dir: string, mode: number) =>
+    `bun-snapshot attach: refused: the socket directory ${dir} is writable by others (mode ${mode.toString(8)}), so anyone may have put the socket there; nothing was sent`,
+  attachDirNotDir: (dir: string, what: string) => `bun-snapshot attach: refused: ${dir} is ${what}, not a directory; nothing was sent`,
+  attachSocketOdd: (path: string, what: string) => `bun-snapshot attach: refused: ${path} is ${what}, not a socket; nothing was sent`,
+  attachSocketNotTheirs: (path: string, found: number, pid: number, uid: number) =>
+    `bun-snapshot attach: refused: the socket ${path} belongs to uid ${found}, not to uid ${uid} of process ${pid}; nothing was sent`,
+  attachPeerMismatch: (path: string, peerPid: number, peerUid: number, pid: number, uid: number) =>
+    `bun-snapshot attach: refused: the process listening on ${path} is pid ${peerPid} (uid ${peerUid}), not process ${pid} (uid ${uid}); nothing was sent`,
+  attachStale: (pid: number, path: string) =>
+    `bun-snapshot attach: process ${pid} is not attachable: nobody listens on ${path} (left by an earlier process with this pid; removed)`,
+  attachNoProcessStale: (pid: number, path: string) => `bun-snapshot attach: there is no process ${pid} (removed its stale socket ${path})`,
+  attachTimeout: (ms: number) => `bun-snapshot attach: no answer within ${ms} ms; the copy was ended`,
+  attachBadAnswer: (what: string) => `bun-snapshot attach: the process answered something that is not an answer: ${what}`,
+  attachLineTooLong: (max: number) => `attach refused: the request line is longer than ${max} bytes`,
+  attachFirstLineLate: (ms: number) => `attach refused: no request line within ${ms} ms`,
+  attachTooManyConnections: (max: number) => `attach refused: ${max} attach connections are open already; try again later`,
+  attachTooManySessions: (max: number) => `attach refused: ${max} attach sessions are running already (each is a copy of the process); end one, then try again`,
+  attachNotSafe: (pid: number, why: string) =>
+    `bun-snapshot: attach will not work in process ${pid}: this process is not snapshot-safe (${why}); ` +
+    "start it with `bunx bun-snapshot run --attach app.ts`, or `bun --preload bun-snapshot/safe --preload bun-snapshot/attach app.ts`",
+  attachAnnounce: (pid: number) => `bun-snapshot: attachable as pid ${pid} (bun-snapshot attach ${pid})`,
+  attachUsage: () => "usage: bun-snapshot attach <pid> [--eval <code>] [--timeout <ms>] [--json]",
   attachCannotConnect: (path: string, code: string) => `bun-snapshot attach: cannot connect to ${path}: ${code}`,
   attachNoAnswer: () => "bun-snapshot attach: the process closed the connection without an answer",
   poolStuck: (why: string) =>
@@ -136,7 +166,7 @@ export const messages = {
     `leave its child a join on a thread that does not exist there (it aborts or hangs). Wait for the Worker to close first, e.g. ` +
     '`await new Promise((r) => worker.addEventListener("close", r))` after `worker.terminate()`, then take the snapshot',
   stdioBusy: (stream: string, bytes?: number) =>
-    `${stream} still holds output its reader has not taken yet (${bytes === undefined ? "a slow pipe" : `${bytes} bytes written while its reader took nothing for ${Number(process.env.BUN_SNAPSHOT_STDIO_WAIT_MS) || 10_000} ms`}); a snapshot now would print it twice or lose it. ` +
+    `${stream} still holds output its reader has not taken yet (${bytes === undefined ? "a slow pipe" : `${bytes} bytes written while its reader took nothing for ${Number(process.env["BUN_SNAPSHOT_STDIO_WAIT_MS"]) || 10_000} ms`}); a snapshot now would print it twice or lose it. ` +
     `Wait for it to drain first, e.g. \`await new Promise((r) => ${stream}.once("drain", r))\`, then take the snapshot`,
   trialThrew: () => "the trial function threw",
   trialUncloneable: (detail: string) => `the trial's value could not be sent back by structured clone: ${detail}`,

@@ -1,24 +1,23 @@
 // Attachable processes: `import "bun-snapshot/attach"` makes this process listen on a Unix
 // socket, in a directory only its user can enter, named by pid. A connection from the same user
 // gets a detached snapshot of the process (the live one goes on serving; it pauses only for the
-// fork) whose child runs a REPL, or evaluates one expression, over the connection. Disconnecting
-// ends the child. Anyone else is refused (SO_PEERCRED) and the refusal logged.
+// fork) whose child runs a REPL, or evaluates code, over the connection (session.ts). The copy
+// ends when the client goes, however busy it is (a thread of its own watches the connection).
+// Anyone else is refused (SO_PEERCRED) and the refusal logged. What a client can make the live
+// process hold is bounded (LIMITS): the request line, the time to send it, the connections
+// waiting and the copies alive.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
-import { PassThrough, Writable } from "node:stream";
-import { revert, snapshots } from "../api/snapshot.ts";
+import { revert } from "../api/snapshot.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { forkSnapshot } from "../fork/fork.ts";
-import type * as ReplStart from "../repl/start.ts";
+import { prepareHangupWatch, watchHangup } from "../sys/hangup.ts";
 import { getpid, getuid } from "../sys/process.ts";
 import { peerCredentials } from "../sys/socket.ts";
-import { socketDir, socketPath, type AttachRequest } from "./paths.ts";
+import { removeSocketOnExit } from "./cleanup.ts";
+import { LIMITS, socketDir, socketPath, type AttachRequest } from "./paths.ts";
+import { evalSession, replSession, type Conn } from "./session.ts";
 
-const exposed: Record<string, unknown> = {};
-
-/** Puts values in scope for attach sessions (`expose({ db, cache })`), next to the app's globals. */
-export function expose(values: Record<string, unknown>): void {
-  Object.assign(exposed, values);
-}
+export { attachPrompt, expose } from "./session.ts";
 
 // Creates the socket directory (0700), or checks that an existing one is a real directory of
 // this user that nobody else can enter.
@@ -29,14 +28,25 @@ function ensureDir(dir: string): void {
     throw new SnapshotError("EACCES", messages.attachDirUnsafe(dir, st.uid, st.mode & 0o777));
 }
 
-type Conn = { buf: string; input?: PassThrough; started: boolean; refused?: number; drain?: () => void };
-
 let listening: string | undefined;
 const forkTimes: number[] = [];
+let waiting = 0; // connections open in the live process, not yet sessions
+let sessions = 0; // copies alive
 
 /** How long each attach held the live process in the fork (ms), for the bench. */
 export function attachForkTimes(): readonly number[] {
   return forkTimes;
+}
+
+const fdOf = (s: Bun.Socket<Conn>) => (s as unknown as { fd: number }).fd;
+
+// Answers a refusal and ends the connection; what the client sends from now on is dropped.
+function refuse(s: Bun.Socket<Conn>, error: string): void {
+  clearTimeout(s.data.timer);
+  s.data.started = true;
+  s.data.chunks = [];
+  s.write(`${JSON.stringify({ ok: false, error })}\n`);
+  s.end();
 }
 
 /**
@@ -56,57 +66,61 @@ export function listenForAttach(): string {
     unix: path,
     socket: {
       open(s) {
-        s.data = { buf: "", started: false };
-        const peer = peerCredentials((s as unknown as { fd: number }).fd);
+        s.data = { chunks: [], size: 0, started: false, dropped: 0 };
+        if (getpid() !== owner) return;
+        waiting++;
+        const peer = peerCredentials(fdOf(s));
         if (peer.uid !== getuid()) {
           console.error(messages.attachRefusedLog(peer.uid, peer.pid, getuid()));
-          s.data.refused = peer.uid;
+          return refuse(s, messages.attachRefused(peer.uid));
         }
+        if (waiting > LIMITS.maxConnections) return refuse(s, messages.attachTooManyConnections(LIMITS.maxConnections));
+        s.data.timer = setTimeout(() => !s.data.started && refuse(s, messages.attachFirstLineLate(LIMITS.firstLineMs)), LIMITS.firstLineMs);
+        s.data.timer.unref();
       },
       data(s, chunk) {
-        // Refused: the answer goes out once the client has spoken, so that it can read it.
-        if (s.data.refused !== undefined) {
-          if (!s.data.started) s.end(`${JSON.stringify({ ok: false, error: messages.attachRefused(s.data.refused) })}\n`);
-          s.data.started = true;
+        if (s.data.input) return void s.data.input.write(chunk);
+        if (s.data.started) {
+          // A refused client that goes on sending: cut it off rather than read it all.
+          s.data.dropped += chunk.length;
+          if (s.data.dropped > LIMITS.maxLine) s.terminate();
           return;
         }
-        if (s.data.input) {
-          s.data.input.write(chunk);
-          return;
-        }
-        if (s.data.started) return;
-        s.data.buf += Buffer.from(chunk).toString();
-        const nl = s.data.buf.indexOf("\n");
+        const nl = chunk.indexOf(10);
+        const upTo = nl < 0 ? chunk.length : nl;
+        if (s.data.size + upTo > LIMITS.maxLine) return refuse(s, messages.attachLineTooLong(LIMITS.maxLine));
+        s.data.chunks.push(Buffer.from(chunk));
+        s.data.size += chunk.length;
         if (nl < 0) return;
+        const all = Buffer.concat(s.data.chunks);
+        const at = all.length - chunk.length + nl;
         s.data.started = true;
+        s.data.chunks = [];
+        clearTimeout(s.data.timer);
         let req: AttachRequest;
         try {
-          req = JSON.parse(s.data.buf.slice(0, nl));
+          req = JSON.parse(all.subarray(0, at).toString());
         } catch {
-          s.end(`${JSON.stringify({ ok: false, error: messages.attachBadRequest() })}\n`);
-          return;
+          return refuse(s, messages.attachBadRequest());
         }
-        const rest = s.data.buf.slice(nl + 1);
-        session(s, req, rest);
+        if (sessions >= LIMITS.maxSessions) return refuse(s, messages.attachTooManySessions(LIMITS.maxSessions));
+        session(s, req, all.subarray(at + 1).toString());
       },
       drain(s) {
         s.data?.drain?.();
       },
       close(s) {
-        if (s.data?.input && getpid() !== owner) revert(0); // the client left: the copy ends
+        if (getpid() === owner) {
+          waiting--;
+          clearTimeout(s.data?.timer);
+        } else if (s.data?.input) revert(0); // in a copy: the client left its session
       },
       error() {},
     },
   });
   server.unref();
   chmodSync(path, 0o600);
-  process.on("exit", () => {
-    if (getpid() === owner) {
-      try {
-        unlinkSync(path);
-      } catch {}
-    }
-  });
+  removeSocketOnExit(path, owner);
   listening = path;
   return path;
 }
@@ -114,116 +128,25 @@ export function listenForAttach(): string {
 // Starts the session a client asked for in a detached snapshot that takes the connection over;
 // the live process lets go of it (without shutting it down) and goes on.
 function session(s: Bun.Socket<Conn>, req: AttachRequest, rest: string): void {
-  const fd = (s as unknown as { fd: number }).fd;
+  const fd = fdOf(s);
   let f;
   const t0 = performance.now();
   try {
+    prepareHangupWatch(); // compiled here once, so that the copy only starts it
     f = forkSnapshot({ detached: true, label: req.mode === "eval" ? "attach --eval" : "attach" }, { handOver: [fd] });
-    if (f.role === "parent") forkTimes.push(performance.now() - t0);
   } catch (e) {
-    s.end(`${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`);
-    return;
+    return refuse(s, e instanceof Error ? e.message : String(e));
   }
   if (f.role === "parent") {
+    forkTimes.push(performance.now() - t0);
+    sessions++;
+    if ("exited" in f) void f.exited.finally(() => sessions--);
+    else sessions--;
     // The descriptor holds a dead socket now (the hand-over), so closing it cannot touch the copy's connection.
     s.terminate();
     return;
   }
+  watchHangup(fd);
   if (req.mode === "eval") void evalSession(s, req.expr);
   else replSession(s, req, rest);
-}
-
-// Evaluates `expr` with the exposed values and the app's globals in scope (await allowed).
-async function evaluate(expr: string): Promise<unknown> {
-  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...a: string[]) => (...v: unknown[]) => Promise<unknown>;
-  const names = Object.keys(exposed);
-  let fn;
-  try {
-    fn = new AsyncFunction(...names, `return (${expr}\n);`);
-  } catch {
-    fn = new AsyncFunction(...names, expr);
-  }
-  return fn(...names.map((n) => exposed[n]));
-}
-
-// In the copy: evaluate, answer one JSON line, end.
-async function evalSession(s: Bun.Socket<Conn>, expr: string): Promise<void> {
-  let answer: string;
-  try {
-    answer = JSON.stringify({ ok: true, value: Bun.inspect(await evaluate(expr), { colors: false }) });
-  } catch (e) {
-    answer = JSON.stringify({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
-  }
-  s.write(`${answer}\n`);
-  s.flush();
-  s.end();
-  revert(0);
-}
-
-/** The prompt of an attach session to process `pid`: `attach[4242:1]> `, `attach[4242:2:try]> `. */
-export function attachPrompt(pid: number, depth: number, label?: string): string {
-  const one = label?.replace(/\s+/g, " ").trim();
-  return `attach[${pid}:${depth}${one ? ":" + (one.length > 24 ? one.slice(0, 23) + "…" : one) : ""}]> `;
-}
-
-// In the copy: the snapshot REPL of `bun-snapshot repl` (.snap, .back, .to, .snaps, .trial, ...)
-// over the connection, from depth 1 (this copy), with the app's globals and the exposed values in
-// scope. .exit or Ctrl+D at depth 1 ends the copy (and the session); deeper they revert a level.
-function replSession(s: Bun.Socket<Conn>, req: Extract<AttachRequest, { mode: "repl" }>, rest: string): void {
-  const input = new PassThrough();
-  s.data.input = input;
-  // Bytes the socket did not take yet: sent on "drain"; the stream waits for them.
-  let unsent: { bytes: Buffer; cb: (e?: Error | null) => void } | undefined;
-  const push = () => {
-    if (!unsent) return;
-    const n = s.write(unsent.bytes);
-    if (n < 0) {
-      const { cb } = unsent;
-      unsent = undefined;
-      return cb(); // the client is gone; "close" ends the copy
-    }
-    if (n >= unsent.bytes.length) {
-      const { cb } = unsent;
-      unsent = undefined;
-      return cb();
-    }
-    unsent.bytes = unsent.bytes.subarray(n);
-  };
-  s.data.drain = push;
-  const output = new Writable({
-    write(chunk, _enc, cb) {
-      unsent = { bytes: Buffer.from(chunk), cb };
-      push();
-    },
-  });
-  (output as unknown as { columns: number }).columns = req.columns ?? 80;
-  const live = snapshots()[0]!.pid;
-  const names = Object.keys(exposed);
-  output.write(
-    `bun-snapshot attach: a copy of process ${live} (depth 1; the live process goes on untouched). ` +
-      `.snap [label] takes a snapshot, .back reverts it, .help lists the commands; .exit or Ctrl+D here ends the session. ` +
-      `Ctrl+C cancels a line but cannot interrupt running code over the connection.\n` +
-      (names.length ? `In scope: ${names.join(", ")} and the app's globals.\n` : ""),
-  );
-  // Loaded here, in the copy, so that a server that is never attached to never loads node:repl;
-  // require() reads it synchronously, off the work pool.
-  const { startSnapshotRepl } = require("../repl/start.ts") as typeof ReplStart;
-  startSnapshotRepl({
-    input,
-    output,
-    terminal: req.terminal,
-    useGlobal: true,
-    context: exposed,
-    prompt: (d, label) => attachPrompt(live, d, label),
-    // The copy has no terminal of its own: its snapshots never take the server's.
-    forkOptions: { foreground: false },
-    forkBlocker: () => (unsent || output.writableLength > 0 ? "output to the client is still being sent; try again" : undefined),
-    describeAbove: (d, label) => (d === 0 ? { label: "(live process)", where: "start" } : { label: label ?? "-", where: "attached" }),
-    onEnd: () => {
-      s.flush();
-      s.end();
-      revert(0);
-    },
-  });
-  if (rest) input.write(rest);
 }

@@ -68,7 +68,7 @@ function known(): Known {
 }
 
 // BUN_SNAPSHOT_REPAIR=0 turns the repairs off, so that the fail-fast path can be seen and tested.
-const REPAIR = process.env.BUN_SNAPSHOT_REPAIR !== "0";
+const REPAIR = process.env["BUN_SNAPSHOT_REPAIR"] !== "0";
 const AF_INET = 2;
 const AF_INET6 = 10;
 const DISABLED = "repair disabled by BUN_SNAPSHOT_REPAIR=0";

@@ -48,7 +48,7 @@ export function protectDatabases(unsafe: string[] = []): void {
   probe.close();
   const refused = new Set(unsafe);
   const proto = Database.prototype as unknown as Record<PropertyKey, Function>;
-  const exec = proto.exec!;
+  const exec = proto["exec"]!;
   // Per connection: "free" (opened in the child, or in memory), "readonly" or "refused".
   const policy = new WeakMap<object, "free" | "readonly" | "refused">();
   // Raw statements seen coming out of a Database method in the child, with their connection.

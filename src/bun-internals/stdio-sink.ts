@@ -13,7 +13,7 @@ type Sink = { flush(): number | Promise<unknown> };
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
 
 // BUN_SNAPSHOT_STDIO_WAIT_MS: how long a write waits for a reader that takes nothing (tests shorten it).
-const WAIT_MS = Number(process.env.BUN_SNAPSHOT_STDIO_WAIT_MS) || 10_000;
+const WAIT_MS = Number(process.env["BUN_SNAPSHOT_STDIO_WAIT_MS"]) || 10_000;
 const KEY = Symbol.for("bun-snapshot.stdio.v1");
 const STREAMS = [["process.stdout", 1], ["process.stderr", 2]] as const;
 

@@ -4,6 +4,7 @@
 // time limit: it works, fails fast (an error, e.g. a SnapshotError saying it is unavailable in a
 // snapshot), or hangs (killed at the limit). Started without the snapshot-safe switches, the
 // CLI re-executes itself with them (ensureSafe) before this module is loaded.
+import { EXIT, parse } from "./args.ts";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { release, tmpdir } from "node:os";
@@ -223,16 +224,32 @@ export function formatMarkdown(r: DoctorReport): string {
   return `${head}\n\n${table}\n\n${summary(r)}\n`;
 }
 
-const USAGE = "usage: bun-snapshot doctor [--json | --markdown]\n";
+export const DOCTOR_USAGE = `Usage: bun-snapshot doctor [--json | --markdown]
+
+What works on this machine and this Bun, and why not: which Bun APIs work, fail fast or hang
+in a snapshot child (each tried in a real one).
+
+Options:
+  --json        the report as JSON
+  --markdown    the report as a Markdown table
+  -h, --help    this text
+
+Exit status: 0 nothing hangs, 1 an API hangs in a snapshot child, 2 usage error.
+`;
 
 /** `bun-snapshot doctor [--json | --markdown]`: prints the report; returns the exit code (1 when an API hangs). */
 export async function doctor(args: string[]): Promise<number> {
-  const format = args.includes("--json") ? "json" : args.includes("--markdown") ? "markdown" : "text";
-  const unknown = args.filter((a) => a !== "--json" && a !== "--markdown");
-  if (unknown.length || (args.includes("--json") && args.includes("--markdown"))) {
-    writeSync(2, unknown.length ? `bun-snapshot doctor: unknown option ${unknown[0]}\n${USAGE}` : USAGE);
-    return 2;
+  const p = parse(args, { json: { type: "boolean" }, markdown: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+  if ("error" in p || p.positionals.length || (p.values.json && p.values.markdown)) {
+    const why = "error" in p ? p.error : p.positionals.length ? `unexpected ${p.positionals.join(" ")}` : "--json or --markdown, not both";
+    writeSync(2, `bun-snapshot doctor: ${why}\n${DOCTOR_USAGE}`);
+    return EXIT.usage;
   }
+  if (p.values.help) {
+    writeSync(1, DOCTOR_USAGE);
+    return EXIT.done;
+  }
+  const format = p.values.json ? "json" : p.values.markdown ? "markdown" : "text";
   const r = await diagnose();
   const out = format === "json" ? `${JSON.stringify(r, null, 2)}\n` : format === "markdown" ? formatMarkdown(r) : formatText(r);
   writeSync(1, out);

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { openHistory } from "../repl/history.ts";
+import { colorAllowed } from "./args.ts";
 import { endSession, startSnapshotRepl, UNDO_CAP } from "../repl/start.ts";
 
 /** What `bun-snapshot repl` was asked for. */
@@ -86,6 +87,7 @@ export async function runRepl(args: string[]): Promise<number> {
     input: process.stdin,
     output: process.stdout,
     terminal: Boolean(process.stdout.isTTY),
+    colors: colorAllowed() ? undefined : false,
     context: ns,
     contextName: ns ? "$module" : undefined,
     history,

@@ -88,8 +88,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   useLibcRtmin();
   const mode: Mode = o?.detached ? "detached" : req.trial ? "trial" : "blocking";
   validate(o, mode);
-  const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, label: o.label, takenAt: Date.now(), stack: callerStack() };
-  if (info.label === undefined) delete info.label;
+  const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now(), stack: callerStack() };
   if (mode === "detached") info.detached = true;
   const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, said: [-1, -1], terminal: null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);

@@ -1,9 +1,8 @@
 // Signals while a parent waits for its snapshot child: the ones in `forward` go to the child
-// (a tiny C handler, src/sys/forward.c, does the kill); dispositions change only for the wait
+// (a tiny C handler, src/sys/forward-c.ts, does the kill); dispositions change only for the wait
 // and are restored after; then the parent acts on what it received as it would have without
 // the snapshot (its own handler runs, or the default action happens), except SIGINT, which
 // belonged to the child.
-import { join } from "node:path";
 import { messages } from "../errors.ts";
 import { compileForwarder, type ForwarderShim } from "../sys/ffi.ts";
 import { getpid, kill } from "../sys/process.ts";
@@ -14,7 +13,7 @@ let shimError: string | undefined;
 
 // Compiles forward.c once per process (TinyCC, a few ms); children inherit it.
 function loadShim(): ForwarderShim {
-  shim ??= compileForwarder(join(import.meta.dir, "../sys/forward.c"));
+  shim ??= compileForwarder();
   return shim;
 }
 

@@ -25,7 +25,7 @@ export interface Step {
 
 // BUN_SNAPSHOT_FAIL_STEP=<name> makes that step fail right after its prepare (tests prove the
 // undo with it); read once.
-const FAIL_STEP = process.env.BUN_SNAPSHOT_FAIL_STEP;
+const FAIL_STEP = process.env["BUN_SNAPSHOT_FAIL_STEP"];
 
 /**
  * Runs every step's prepare in order. When one throws, the steps prepared before it (and it,

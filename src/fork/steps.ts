@@ -50,7 +50,7 @@ export interface ForkContext {
 }
 
 // BUN_SNAPSHOT_QUIESCE=0 turns the wait for idle helper threads off (for measuring it).
-const QUIESCE = process.env.BUN_SNAPSHOT_QUIESCE !== "0";
+const QUIESCE = process.env["BUN_SNAPSHOT_QUIESCE"] !== "0";
 
 // Refuses a process that is not snapshot-safe, output a fork would print twice or lose, and a
 // terminated Worker whose thread Bun has not joined yet.

@@ -40,7 +40,7 @@ export function memoryHistory(): HistoryFile {
  * 0600, and must be a regular file; otherwise `warn` gets one line and the history is in memory.
  */
 export function openHistory(env: NodeJS.ProcessEnv = process.env, warn: (line: string) => void = () => {}): HistoryFile {
-  const named = env.BUN_SNAPSHOT_REPL_HISTORY;
+  const named = env["BUN_SNAPSHOT_REPL_HISTORY"];
   if (!named) return memoryHistory();
   let fd = -1;
   try {

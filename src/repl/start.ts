@@ -85,6 +85,7 @@ export function startSnapshotRepl(so: SnapshotReplOptions): REPLServer {
     input: so.input,
     output: so.output,
     terminal: so.terminal,
+    ...(so.colors === undefined ? {} : { useColors: so.colors }),
     useGlobal: so.useGlobal ?? false,
     historySize: 1000,
     breakEvalOnSigint: onTty,

@@ -52,6 +52,8 @@ export interface SnapshotReplOptions {
   output: NodeJS.WritableStream;
   /** Whether the other end is a terminal (line editing, keys, raw bytes such as Ctrl+C = 0x03). */
   terminal: boolean;
+  /** Whether values are printed in color. Undefined: as node:repl decides for the output (NO_COLOR respected). */
+  colors?: boolean | undefined;
   /** Values put in scope (live: read through on each use; an assignment shadows one). */
   context?: Record<string, unknown>;
   /** A name for the `context` object itself in scope (e.g. "$module"). */
@@ -95,7 +97,7 @@ export interface Session {
   /** --undo told that the cap is reached. */
   capTold: boolean;
   /** A `.trial` is running in a copy: kills it (Ctrl+C). */
-  trialCancel?: () => void;
+  trialCancel?: (() => void) | undefined;
   /** Keys left over from the chunk the child already read (dropped in the resumed parent). */
   discarding: boolean;
   committed: boolean;

@@ -77,8 +77,8 @@ function executableFor(argv0: string, env: Map<string, string>): string {
 }
 
 /** An environment list: the given map plus the safe switches and the re-exec mark. */
-function safeEnvList(base: Map<string, string>): string[] {
-  const env = new Map(base);
+function safeEnvList(base: Map<string, string>, extra: Record<string, string> = {}): string[] {
+  const env = new Map([...base, ...Object.entries(extra)]);
   for (const [k, v] of Object.entries(safeSwitches())) env.set(k, v);
   env.set(REEXEC_MARK, "1");
   return [...env].map(([k, v]) => `${k}=${v}`);
@@ -105,9 +105,9 @@ export function ensureSafe(): void {
  * environment this process was started with and every descriptor it inherited. Returns only
  * when the exec failed (said once on stderr).
  */
-export function execSafe(args: string[]): void {
+export function execSafe(args: string[], extra: Record<string, string> = {}): void {
   const env = startEnv();
   const argv0 = startArgv()[0] ?? "bun";
   const path = executableFor(argv0, env);
-  reexec(path, [path === "/proc/self/exe" ? process.execPath : argv0, ...args], safeEnvList(env));
+  reexec(path, [path === "/proc/self/exe" ? process.execPath : argv0, ...args], safeEnvList(env, extra));
 }

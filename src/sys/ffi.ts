@@ -3,8 +3,12 @@
 // The files beside this one wrap the symbols by OS concern; nothing above src/sys/ sees a
 // pointer or an errno.
 import { cc, dlopen, FFIType, read, type Pointer } from "bun:ffi";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { messages, SnapshotError, syscallError } from "../errors.ts";
+import { FORWARD_C } from "./forward-c.ts";
+import { HANGUP_C } from "./hangup-c.ts";
 
 const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
 
@@ -128,6 +132,19 @@ export function check(syscall: string, r: number | bigint): number {
   return n;
 }
 
+// Compiles C `source` with TinyCC (bun:ffi cc). cc reads a file, so the source (a string in the
+// module, which survives bundling) goes to a private directory (0700) removed right after.
+function compileC<S extends Parameters<typeof cc>[0]["symbols"]>(name: string, source: string, symbols: S) {
+  const dir = mkdtempSync(join(tmpdir(), "bun-snapshot-cc-"));
+  try {
+    const file = join(dir, name);
+    writeFileSync(file, source, { mode: 0o600 });
+    return cc({ source: file, symbols });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The functions of forward.c, the signal handler a waiting parent runs. */
 export interface ForwarderShim {
   snap_set_child(pid: number): void;
@@ -136,13 +153,17 @@ export interface ForwarderShim {
 }
 
 /** Compiles the forwarding handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
-export function compileForwarder(source: string): ForwarderShim {
-  return cc({
-    source,
-    symbols: {
-      snap_set_child: { args: ["i32"], returns: "void" },
-      snap_count: { args: ["i32"], returns: "u32" },
-      snap_forward_ptr: { args: [], returns: "ptr" },
-    },
+export function compileForwarder(): ForwarderShim {
+  return compileC("forward.c", FORWARD_C, {
+    snap_set_child: { args: ["i32"], returns: "void" },
+    snap_count: { args: ["i32"], returns: "u32" },
+    snap_forward_ptr: { args: [], returns: "ptr" },
   }).symbols as unknown as ForwarderShim;
+}
+
+/** Compiles the hangup watcher of an attach copy (hangup-c.ts); throws where this Bun cannot. */
+export function compileHangupWatcher(): { snap_watch_hangup(fd: number): number } {
+  return compileC("hangup.c", HANGUP_C, { snap_watch_hangup: { args: ["i32"], returns: "i32" } }).symbols as unknown as {
+    snap_watch_hangup(fd: number): number;
+  };
 }

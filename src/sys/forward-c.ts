@@ -1,4 +1,7 @@
-/* The one piece of bun-snapshot that must be C: the signal handler a waiting parent runs. It is
+// The C signal handler a waiting parent runs, as a string: carried inside the module so that it
+// survives `bun build --target bun` and `bun build --compile` (a .c file next to it would not).
+// compileC (ffi.ts) writes it to a private temporary file for TinyCC.
+export const FORWARD_C = String.raw`/* The one piece of bun-snapshot that must be C: the signal handler a waiting parent runs. It is
    async-signal-safe: it saves and restores errno, counts the signal, and makes one kill(2) to
    the child. No system headers, so it compiles where libc's development files are absent.
 
@@ -27,3 +30,4 @@ void snap_set_child(int pid) { child_pid = pid; }
 unsigned int snap_count(int sig) { return sig > 0 && sig <= MAX_SIGNAL ? counts[sig] : 0; }
 
 void *snap_forward_ptr(void) { return (void *)snap_forward; }
+`;
