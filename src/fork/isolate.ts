@@ -13,7 +13,10 @@ import { messages } from "../errors.ts";
 import type { Isolation } from "../options.ts";
 import { epollFds, fdinfo, fdinfoField, fdLink, fdNumbers, parseRegistrations, type Registration } from "../proc/fds.ts";
 import { epollCreate, epollAdd, eventfd, timerfd } from "../sys/epoll.ts";
-import { close, dup3, fdFlags, O_CLOEXEC, offset, open, pipe, readAt, seek } from "../sys/fd.ts";
+import {
+  close, dup3, fdFlags, offset, open, pipe, readAt, seek,
+  O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK,
+} from "../sys/fd.ts";
 import { isListening, quietListener, socketPair } from "../sys/socket.ts";
 
 /** What isolate() did, for tests and `doctor`. */
@@ -33,20 +36,6 @@ export interface IsolationReport {
   failed: { fd: number; what: string; error: string }[];
 }
 
-const O_ACCMODE = 3;
-const O_WRONLY = 1;
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_NONBLOCK = 0o4000;
-const S_IFMT = 0o170000;
-const S_IFSOCK = 0o140000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o40000;
-const S_IFIFO = 0o10000;
-const O_CREAT = 0o100;
-const O_EXCL = 0o200;
-const O_TRUNC = 0o1000;
-const O_NOFOLLOW = 0o400000; // the /proc/self/fd link is a symlink to reopen through
 const EPOLLEXCLUSIVE = 1 << 28;
 const EPOLLIN = 1;
 const SQLITE_MAGIC = "SQLite format 3\0";

@@ -8,7 +8,7 @@
 // a symlink and used through its descriptor from then on.
 import { appendFileSync, fstatSync, readFileSync } from "node:fs";
 import { messages } from "../errors.ts";
-import { close, memfd, open, O_CLOEXEC } from "../sys/fd.ts";
+import { close, memfd, open, O_APPEND, O_CLOEXEC, O_CREAT, O_NOFOLLOW, O_RDWR, S_IFMT, S_IFREG } from "../sys/fd.ts";
 
 /** A session's shared history. */
 export interface HistoryFile {
@@ -18,12 +18,6 @@ export interface HistoryFile {
   memory?: boolean;
 }
 
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_APPEND = 0o2000;
-const O_NOFOLLOW = 0o400000;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 
 /**
  * A history kept in memory: a memfd the session's snapshots inherit (reopened through

@@ -4,6 +4,23 @@ import { syscallError } from "../errors.ts";
 import { check, errno, libc } from "./ffi.ts";
 
 export const O_CLOEXEC = 0o2000000;
+// open(2) flags and st_mode types (the same on x64 and arm64 but O_NOFOLLOW, below).
+export const O_ACCMODE = 3;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+/** 0o400000 on x64; on arm64 that number is O_LARGEFILE, and O_NOFOLLOW is 0o100000. */
+export const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o40000;
+export const S_IFIFO = 0o10000;
 const MFD_CLOEXEC = 1;
 const POLLIN = 1;
 const EINTR = 4;
