@@ -1,5 +1,6 @@
 // The public verbs of the contract (API.md) over the fork protocol and the lineage.
 import { writeStdioThrough } from "../bun-internals/stdio-sink.ts";
+import { stampWriteStreams } from "../bun-internals/write-streams.ts";
 import { trackWorkers } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendCommit, sendRevertTo } from "../fork/channel.ts";
@@ -15,9 +16,12 @@ import { assertSupported } from "../sys/ffi.ts";
 // terminated Workers are recorded until Bun has joined them (src/bun-internals/workers.ts, it
 // wraps Worker.prototype.terminate), and writes to stdout and stderr go straight to their
 // descriptors, waiting for a slow reader, instead of into a buffer a fork would print twice
-// (src/bun-internals/stdio-sink.ts, it wraps their write()).
+// (src/bun-internals/stdio-sink.ts, it wraps their write()), and chunks queued on node:fs write
+// streams carry the pid that wrote them, so a child never writes the parent's queue again
+// (src/bun-internals/write-streams.ts).
 trackWorkers();
 writeStdioThrough();
+stampWriteStreams();
 
 /**
  * Takes a snapshot (a fork of this process). Returns true in the child, which continues from
