@@ -3,19 +3,16 @@
 import { expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { safeSwitches } from "../src/safe/mode.ts";
 
 /**
- * The environment the library's entry points start a process with (src/safe.ts): the three
- * switches of the contract, and the block warm-up thread off. With the three alone a child
- * rarely hangs (seen in full-suite runs: the warm-up thread waking for its idle timeout at the
- * fork, a WTF lock then held forever in the child).
+ * The environment the library's entry points start a process with (src/safe/mode.ts): the three
+ * switches of the contract, and the block warm-up thread off where this Bun knows the option
+ * (1.4; an unknown BUN_JSC_ variable stops Bun 1.2/1.3 at start). With the three alone a child
+ * rarely hangs on 1.4 (seen in full-suite runs: the warm-up thread waking for its idle timeout
+ * at the fork, a WTF lock then held forever in the child).
  */
-export const SAFE_ENV = {
-  BUN_JSC_useConcurrentJIT: "0",
-  BUN_JSC_useConcurrentGC: "0",
-  BUN_JSC_numberOfGCMarkers: "1",
-  BUN_JSC_useWarmUpMarkedBlocks: "0",
-};
+export const SAFE_ENV: Readonly<Record<string, string>> = safeSwitches();
 
 /** Before a command run as root: drops CAP_DAC_OVERRIDE, so that a chmod 000 file denies it as it would deny anyone. */
 export const WITHOUT_DAC = process.getuid?.() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] : [];
