@@ -73,6 +73,7 @@ export const INSTEAD = {
   zlib: "use the synchronous zlib functions (gzipSync, ...) or Bun.gzipSync",
   password: "use Bun.password.hashSync / verifySync",
   fetch: "use node:http / node:https, which open their own connections, or fetch before the snapshot",
+  fetchZig: "make the request before the snapshot (node:http and node:https run on the same thread in Bun before 1.4)",
 } as const;
 
 /** Every message, by situation; tests assert these whole. */
