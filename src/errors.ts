@@ -119,6 +119,10 @@ export const messages = {
   noForwarding: (why: string) => `bun-snapshot: signals will not be forwarded to snapshot children: the C signal handler did not compile (${why})`,
   exitListenerThrew: () => "bun-snapshot: an exit listener threw in the snapshot child:",
   attachUnavailable: (pid: number, why: string) => `bun-snapshot: attach is not available in process ${pid}: ${why}`,
+  attachNeedsNewerBun: (version: string) =>
+    `attaching needs Bun 1.4 or later: in Bun ${version} a Unix listener that does not keep the process alive (Bun.listen(...).unref()) is closed on the next turn of the event loop`,
+  replNeedsNewerBun: (version: string) =>
+    `the snapshot REPL needs node:repl's start(), which Bun ${version} does not have (Bun 1.4 and later do); snapshot(), fork() and trial() work on this Bun`,
   attachRefusedLog: (uid: number, pid: number, own: number) => `bun-snapshot: refused an attach from uid ${uid} (pid ${pid}): only uid ${own} may attach`,
   attachBadRequest: () => "bad request: the first line must be JSON",
   attachUsage: () => "usage: bun-snapshot attach <pid> [--eval <expression>]",

@@ -29,6 +29,11 @@ export const BEFORE_1_4 = BUN_LINE[0] === 1 && BUN_LINE[1] < 4;
 export const CRASH_SIGNAL: "SIGSEGV" | "SIGILL" = BEFORE_1_4 ? "SIGILL" : "SIGSEGV";
 export const CRASH_SIGNO = CRASH_SIGNAL === "SIGILL" ? 4 : 11;
 
+/** The snapshot REPL runs here: node:repl has start() (Bun 1.4; src/repl/start.ts says why not otherwise). */
+export const HAVE_REPL = typeof (require("node:repl") as { start?: unknown }).start === "function";
+/** Attaching works here (Bun 1.4: an unref()'d Unix listener stays open; src/attach/server.ts). */
+export const HAVE_ATTACH = !BEFORE_1_4;
+
 /** Before a command run as root: drops CAP_DAC_OVERRIDE, so that a chmod 000 file denies it as it would deny anyone. */
 export const WITHOUT_DAC = process.getuid?.() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] : [];
 

@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { PassThrough, Writable } from "node:stream";
 import { revert, snapshots } from "../api/snapshot.ts";
 import { messages, SnapshotError } from "../errors.ts";
+import { ZIG_LINE } from "../bun-internals/release.ts";
 import { forkSnapshot } from "../fork/fork.ts";
 import type * as ReplStart from "../repl/start.ts";
 import { getpid, getuid } from "../sys/process.ts";
@@ -45,6 +46,9 @@ export function attachForkTimes(): readonly number[] {
  */
 export function listenForAttach(): string {
   if (listening) return listening;
+  // Measured on 1.2.23 and 1.3.14: an unref()'d Bun.listen Unix listener is closed (its socket
+  // file gone) on the next turn of the loop; a ref'd one would keep every app alive for ever.
+  if (ZIG_LINE) throw new SnapshotError("ENOTSUP", messages.attachNeedsNewerBun(Bun.version));
   const dir = socketDir();
   ensureDir(dir);
   const path = socketPath(getpid());

@@ -7,6 +7,7 @@
 // of those modules were bound when they were imported and still reach the original (Bun's
 // syncBuiltinESMExports does not update them), as does `import()` of a new file: those still hang.
 import { INSTEAD, messages, SnapshotError } from "../errors.ts";
+import { ZIG_LINE } from "./release.ts";
 
 /** Which helper thread is missing. */
 export type Helper = "pool" | "http";
@@ -17,10 +18,7 @@ type Fn = (...args: unknown[]) => unknown;
  * Whether node:http's client runs on the HTTP client thread: in Bun 1.2 and 1.3 it is built on
  * fetch (measured: a first http.get starts "HTTP Client" in 1.2.23 and 1.3.14, not in 1.4.5).
  */
-export const NODE_HTTP_ON_HTTP_THREAD = (() => {
-  const [major, minor] = Bun.version.split(".").map(Number);
-  return major === 1 && minor! < 4;
-})();
+export const NODE_HTTP_ON_HTTP_THREAD = ZIG_LINE;
 
 function error(api: string, helper: Helper, why: string, instead: string): SnapshotError {
   return new SnapshotError("ENOTSUP", messages.helperUnavailable(api, helper, why, instead));
