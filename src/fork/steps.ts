@@ -72,14 +72,21 @@ function check(c: ForkContext): Step {
   };
 }
 
-// The child dies with its parent, even by SIGKILL (and at once if it already has), and reports its own pid.
+// The child dies with its parent, even by SIGKILL (and at once if it already has), and reports
+// its own pid, and its parent's: Bun caches process.pid on first read, Bun 1.2 process.ppid too
+// (measured on 1.2.23: a child reported its grandparent).
 function identity(c: ForkContext): Step {
   return {
     name: "identity",
     child() {
       setParentDeathSignal(SIGKILL);
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
-      (process as { pid: number }).pid = getpid(); // cached on first read
+      (process as { pid: number }).pid = getpid();
+      if (process.ppid !== c.parentPid) {
+        try {
+          Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
+        } catch {}
+      }
     },
   };
 }
