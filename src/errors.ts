@@ -156,7 +156,7 @@ export const messages = {
   trialTooLarge: (size: number, max: number) =>
     `the trial's value takes ${size} bytes serialized, over the limit of ${max} bytes (option maxBytes); return less, or raise maxBytes`,
   trialNoLoop: (version: string) =>
-    `this Bun (${version}) cannot run a trial child's event loop without returning to the caller, so an async trial cannot run here; make the function synchronous, or use Bun 1.4.5 (the release this was proven on)`,
+    `this Bun (${version}) cannot run a trial child's event loop without returning to the caller, so an async trial cannot run here; make the function synchronous, or use a release this was proven on (1.2.23, 1.3.14, 1.4.5)`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
   historyRefused: (path: string, why: string) =>
     `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,
