@@ -78,12 +78,13 @@ export const INSTEAD = {
   zlib: "use the synchronous zlib functions (gzipSync, ...) or Bun.gzipSync",
   password: "use Bun.password.hashSync / verifySync",
   fetch: "use node:http / node:https, which open their own connections, or fetch before the snapshot",
+  fetchZig: "make the request before the snapshot (node:http and node:https run on the same thread in Bun before 1.4)",
 } as const;
 
 /** Every message, by situation; tests assert these whole. */
 export const messages = {
   notSupported: (platform: string, arch: string) =>
-    `bun-snapshot needs Linux (x64 or arm64, glibc or musl) with Bun 1.2 or newer; this is ${platform}/${arch}`,
+    `bun-snapshot needs Linux (x64 or arm64, glibc or musl) with Bun 1.4.5 or newer; this is ${platform}/${arch}`,
   noLibc: (tried: string[]) =>
     `bun-snapshot could not load the C library (tried ${tried.join(", ")}); it needs glibc or musl`,
   syscall: (syscall: string, code: string) => `${syscall}() failed: ${code}`,
@@ -123,6 +124,10 @@ export const messages = {
   noForwarding: (why: string) => `bun-snapshot: signals will not be forwarded to snapshot children: the C signal handler did not compile (${why})`,
   exitListenerThrew: () => "bun-snapshot: an exit listener threw in the snapshot child:",
   attachUnavailable: (pid: number, why: string) => `bun-snapshot: attach is not available in process ${pid}: ${why}`,
+  attachNeedsNewerBun: (version: string) =>
+    `attaching needs Bun 1.4 or later: in Bun ${version} a Unix listener that does not keep the process alive (Bun.listen(...).unref()) is closed on the next turn of the event loop`,
+  replNeedsNewerBun: (version: string) =>
+    `the snapshot REPL needs node:repl's start(), which Bun ${version} does not have (Bun 1.4 and later do); snapshot(), fork() and trial() work on this Bun`,
   attachRefusedLog: (uid: number, pid: number, own: number) => `bun-snapshot: refused an attach from uid ${uid} (pid ${pid}): only uid ${own} may attach`,
   attachBadRequest: () => "bad request: the first line must be JSON",
   attachDirRelative: (value: string) =>
@@ -181,7 +186,7 @@ export const messages = {
   trialTooLarge: (size: number, max: number) =>
     `the trial's value takes ${size} bytes serialized, over the limit of ${max} bytes (option maxBytes); return less, or raise maxBytes`,
   trialNoLoop: (version: string) =>
-    `this Bun (${version}) cannot run a trial child's event loop without returning to the caller, so an async trial cannot run here; make the function synchronous, or use Bun 1.4.5 (the release this was proven on)`,
+    `this Bun (${version}) cannot run a trial child's event loop without returning to the caller, so an async trial cannot run here; make the function synchronous, or use Bun 1.4.5, the release this was proven on`,
   trialTimeout: (ms: number) => `the trial did not finish within ${ms} ms; its child was killed (SIGKILL)`,
   historyRefused: (path: string, why: string) =>
     `bun-snapshot repl: BUN_SNAPSHOT_REPL_HISTORY=${path} not used (${why}); this session's history is kept in memory`,

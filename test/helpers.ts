@@ -3,19 +3,36 @@
 import { expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { safeSwitches } from "../src/safe/mode.ts";
 
 /**
- * The environment the library's entry points start a process with (src/safe.ts): the three
- * switches of the contract, and the block warm-up thread off. With the three alone a child
- * rarely hangs (seen in full-suite runs: the warm-up thread waking for its idle timeout at the
- * fork, a WTF lock then held forever in the child).
+ * The environment the library's entry points start a process with (src/safe/mode.ts): the three
+ * switches of the contract, and the block warm-up thread off where this Bun knows the option
+ * (1.4; an unknown BUN_JSC_ variable stops Bun 1.2/1.3 at start). With the three alone a child
+ * rarely hangs on 1.4 (seen in full-suite runs: the warm-up thread waking for its idle timeout
+ * at the fork, a WTF lock then held forever in the child).
  */
-export const SAFE_ENV = {
-  BUN_JSC_useConcurrentJIT: "0",
-  BUN_JSC_useConcurrentGC: "0",
-  BUN_JSC_numberOfGCMarkers: "1",
-  BUN_JSC_useWarmUpMarkedBlocks: "0",
-};
+export const SAFE_ENV: Readonly<Record<string, string>> = safeSwitches();
+
+/** The release line of the Bun under test: [major, minor]. */
+export const BUN_LINE = Bun.version.split(".").slice(0, 2).map(Number) as [number, number];
+/** Bun 1.2 or 1.3 (the Zig runtime), where several behaviours differ from 1.4 (the tests say which). */
+export const BEFORE_1_4 = BUN_LINE[0] === 1 && BUN_LINE[1] < 4;
+
+/**
+ * How Bun's crash handler ends a process after a crash (a real fault, or SIGSEGV sent with
+ * kill): Bun 1.4 re-raises the signal; Bun 1.2 and 1.3 print the same report and then execute a
+ * trap instruction, so the process dies by SIGILL (measured on 1.2.23 and 1.3.14, with or
+ * without a snapshot: `bun -e 'require("bun:ffi").read.u8(8)'` exits 132). The library reports
+ * what the kernel reports.
+ */
+export const CRASH_SIGNAL: "SIGSEGV" | "SIGILL" = BEFORE_1_4 ? "SIGILL" : "SIGSEGV";
+export const CRASH_SIGNO = CRASH_SIGNAL === "SIGILL" ? 4 : 11;
+
+/** The snapshot REPL runs here: node:repl has start() (Bun 1.4; src/repl/start.ts says why not otherwise). */
+export const HAVE_REPL = typeof (require("node:repl") as { start?: unknown }).start === "function";
+/** Attaching works here (Bun 1.4: an unref()'d Unix listener stays open; src/attach/server.ts). */
+export const HAVE_ATTACH = !BEFORE_1_4;
 
 /** Before a command run as root: drops CAP_DAC_OVERRIDE, so that a chmod 000 file denies it as it would deny anyone. */
 export const WITHOUT_DAC = process.getuid?.() === 0 ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] : [];

@@ -9,6 +9,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { revert } from "../api/snapshot.ts";
 import { messages, SnapshotError } from "../errors.ts";
+import { ZIG_LINE } from "../bun-internals/release.ts";
 import { forkSnapshot } from "../fork/fork.ts";
 import { prepareHangupWatch, watchHangup } from "../sys/hangup.ts";
 import { getpid, getuid } from "../sys/process.ts";
@@ -55,6 +56,9 @@ function refuse(s: Bun.Socket<Conn>, error: string): void {
  */
 export function listenForAttach(): string {
   if (listening) return listening;
+  // Measured on 1.2.23 and 1.3.14: an unref()'d Bun.listen Unix listener is closed (its socket
+  // file gone) on the next turn of the loop; a ref'd one would keep every app alive for ever.
+  if (ZIG_LINE) throw new SnapshotError("ENOTSUP", messages.attachNeedsNewerBun(Bun.version));
   const dir = socketDir();
   ensureDir(dir);
   const path = socketPath(getpid());
@@ -71,8 +75,10 @@ export function listenForAttach(): string {
         waiting++;
         const peer = peerCredentials(fdOf(s));
         if (peer.uid !== getuid()) {
+          // Refused once it has spoken, so that it reads the answer: closed at once, its client
+          // sometimes saw only ECONNRESET (in one full-suite run).
           console.error(messages.attachRefusedLog(peer.uid, peer.pid, getuid()));
-          return refuse(s, messages.attachRefused(peer.uid));
+          s.data.refusedUid = peer.uid;
         }
         if (waiting > LIMITS.maxConnections) return refuse(s, messages.attachTooManyConnections(LIMITS.maxConnections));
         s.data.timer = setTimeout(() => !s.data.started && refuse(s, messages.attachFirstLineLate(LIMITS.firstLineMs)), LIMITS.firstLineMs);
@@ -80,6 +86,7 @@ export function listenForAttach(): string {
       },
       data(s, chunk) {
         if (s.data.input) return void s.data.input.write(chunk);
+        if (s.data.refusedUid !== undefined && !s.data.started) return refuse(s, messages.attachRefused(s.data.refusedUid));
         if (s.data.started) {
           // A refused client that goes on sending: cut it off rather than read it all.
           s.data.dropped += chunk.length;

@@ -7,7 +7,17 @@ import type * as ReplStart from "../repl/start.ts";
 import type { AttachRequest } from "./paths.ts";
 
 /** The socket of a connection, as the server and the copy see it. */
-export type Conn = { chunks: Buffer[]; size: number; input?: PassThrough; started: boolean; dropped: number; drain?: () => void; timer?: ReturnType<typeof setTimeout> };
+export type Conn = {
+  chunks: Buffer[];
+  size: number;
+  input?: PassThrough;
+  started: boolean;
+  dropped: number;
+  drain?: () => void;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Another user's connection: refused once it has spoken (uid of the peer). */
+  refusedUid?: number;
+};
 
 const exposed: Record<string, unknown> = {};
 

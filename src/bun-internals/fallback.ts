@@ -7,24 +7,35 @@
 // of those modules were bound when they were imported and still reach the original (Bun's
 // syncBuiltinESMExports does not update them), as does `import()` of a new file: those still hang.
 import { INSTEAD, messages, SnapshotError } from "../errors.ts";
+import { ZIG_LINE } from "./release.ts";
 
 /** Which helper thread is missing. */
 export type Helper = "pool" | "http";
 
 type Fn = (...args: unknown[]) => unknown;
 
+/**
+ * Whether node:http's client runs on the HTTP client thread: in Bun 1.2 and 1.3 it is built on
+ * fetch (measured: a first http.get starts "HTTP Client" in 1.2.23 and 1.3.14, not in 1.4.5).
+ */
+export const NODE_HTTP_ON_HTTP_THREAD = ZIG_LINE;
+
 function error(api: string, helper: Helper, why: string, instead: string): SnapshotError {
   return new SnapshotError("ENOTSUP", messages.helperUnavailable(api, helper, why, instead));
 }
 
-// Replaces o[name] (when it is a function) by one that rejects, or for callback style calls
-// back, with the error.
-function stub(o: Record<string, unknown> | undefined, name: string, api: string, helper: Helper, why: string, instead: string, style: "promise" | "callback"): void {
+// Replaces o[name] (when it is a function) by one that rejects, throws (a synchronous call such
+// as http.get), or for callback style calls back, with the error.
+function stub(o: Record<string, unknown> | undefined, name: string, api: string, helper: Helper, why: string, instead: string, style: "promise" | "throw" | "callback"): void {
   if (!o || typeof o[name] !== "function") return;
   const replacement =
     style === "promise"
       ? () => Promise.reject(error(api, helper, why, instead))
-      : (...args: unknown[]) => {
+      : style === "throw"
+        ? () => {
+            throw error(api, helper, why, instead);
+          }
+        : (...args: unknown[]) => {
           const cb = args[args.length - 1];
           const e = error(api, helper, why, instead);
           if (typeof cb !== "function") throw e;
@@ -67,7 +78,13 @@ export function failFastPool(why: string): void {
   for (const name of ["hash", "verify"]) stub(Bun.password as unknown as Record<string, unknown>, name, `Bun.password.${name}()`, "pool", why, INSTEAD.password, "promise");
 }
 
-/** In the child: fetch fails fast, saying why (`why`) and what to use instead. */
+/** In the child: fetch (and before Bun 1.4 node:http(s) requests) fail fast, saying why (`why`) and what to use instead. */
 export function failFastHttp(why: string): void {
-  stub(globalThis as unknown as Record<string, unknown>, "fetch", "fetch()", "http", why, INSTEAD.fetch, "promise");
+  const instead = NODE_HTTP_ON_HTTP_THREAD ? INSTEAD.fetchZig : INSTEAD.fetch;
+  stub(globalThis as unknown as Record<string, unknown>, "fetch", "fetch()", "http", why, instead, "promise");
+  if (!NODE_HTTP_ON_HTTP_THREAD) return;
+  for (const mod of ["node:http", "node:https"]) {
+    const m = require(mod) as Record<string, unknown>;
+    for (const name of ["request", "get"]) stub(m, name, `${mod.slice(5)}.${name}()`, "http", why, instead, "throw");
+  }
 }

@@ -17,7 +17,7 @@
 // Requests in flight on the parent's HTTP thread at the fork never complete in the child.
 import { mappingOf } from "../proc/maps.ts";
 import type { Memory } from "../sys/mem.ts";
-import type { ProcessImage } from "./image.ts";
+import { descriptorTidOffset, type ProcessImage } from "./image.ts";
 
 /** What was proven about the HTTP thread's statics. */
 export interface HttpProof {
@@ -31,20 +31,6 @@ export interface HttpProof {
 
 const INCOMPLETE = 3;
 const COMPLETE = 0;
-
-// Where a thread descriptor (pthread_t) keeps the kernel tid: found on our own descriptor, where
-// it must appear exactly once in the first 2 KiB (0x2d0 on glibc x86_64).
-function descriptorTidOffset(img: ProcessImage): number | string {
-  const self = img.self.pthread;
-  const m = mappingOf(img.maps, self, 8);
-  if (!m) return "this thread's descriptor is not readable";
-  const words = new Int32Array(img.mem.view(self, Math.min(2048, m.hi - self) & ~3));
-  const tid = img.self.tid;
-  const hits: number[] = [];
-  words.forEach((w, i) => w === tid && hits.push(i * 4));
-  if (hits.length !== 1) return `the thread descriptor's layout is not known (${hits.length} places hold the thread id)`;
-  return hits[0]!;
-}
 
 /**
  * Looks for INIT_ONCE in the executable's writable data, given the tid of the running "HTTP

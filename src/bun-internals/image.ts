@@ -3,7 +3,7 @@
 // test builds a synthetic one (test/unit/bun-internals), so that every proof can be run, and
 // made to fail, without touching live memory.
 import { closeSync, openSync, readSync } from "node:fs";
-import { dataRanges, exePath, mappingOf, readMaps, type Mapping } from "../proc/maps.ts";
+import { codeRanges, dataRanges, exePath, mappingOf, readMaps, type Mapping } from "../proc/maps.ts";
 import { gettid, pthreadSelf } from "../sys/process.ts";
 import { liveMemory, type Memory } from "../sys/mem.ts";
 
@@ -13,6 +13,8 @@ export interface ProcessImage {
   maps: Mapping[];
   /** The executable's writable data (rw mappings and the bss after them), where Bun's statics live. */
   data: Array<[number, number]>;
+  /** The executable's code (r-x mappings), where the Zig releases' start flags are found from. */
+  code: Array<[number, number]>;
   /** Its memory. */
   mem: Memory;
   /** The 32-bit word at `addr` as the executable file initialises it, or undefined outside the file's mappings. */
@@ -41,11 +43,29 @@ function fileWord(maps: Mapping[], addr: number): number | undefined {
 /** This process, as it is now (its mappings read once, here). */
 export function liveImage(): ProcessImage {
   const maps = readMaps();
+  const exe = exePath();
   return {
     maps,
-    data: dataRanges(maps, exePath()),
+    data: dataRanges(maps, exe),
+    code: codeRanges(maps, exe),
     mem: liveMemory,
     initial: (addr) => fileWord(maps, addr),
     self: { pthread: pthreadSelf(), tid: gettid() },
   };
+}
+
+/**
+ * Where a thread descriptor (pthread_t) keeps the kernel tid: found on the calling thread's own
+ * descriptor, where it must appear exactly once in the first 2 KiB (0x2d0 on glibc x86_64).
+ */
+export function descriptorTidOffset(img: ProcessImage): number | string {
+  const self = img.self.pthread;
+  const m = mappingOf(img.maps, self, 8);
+  if (!m) return "this thread's descriptor is not readable";
+  const words = new Int32Array(img.mem.view(self, Math.min(2048, m.hi - self) & ~3));
+  const tid = img.self.tid;
+  const hits: number[] = [];
+  words.forEach((w, i) => w === tid && hits.push(i * 4));
+  if (hits.length !== 1) return `the thread descriptor's layout is not known (${hits.length} places hold the thread id)`;
+  return hits[0]!;
 }

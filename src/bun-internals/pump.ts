@@ -5,7 +5,7 @@
 // returns a promise is waited for (the transpiler ticks timers, I/O and immediates until it
 // settles). The child calls it and never comes back: the promise's own handlers end it.
 //
-// Relies on (Bun 1.4.5): transformSync() runs macros of an in-memory source, and waits for a
+// Relies on (Bun 1.2.23, 1.3.14, 1.4.5): transformSync() runs macros of an in-memory source, and waits for a
 // promise by running the event loop in macro mode: the same timers, sockets and epoll, but a
 // task queue of its own, so work started before it (a file read, a fetch) never completes
 // there. The function therefore runs inside the macro, from its first line. Proven at run time:

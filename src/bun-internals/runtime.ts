@@ -13,11 +13,12 @@
 // never completes in the child: the threads running it are gone.
 import { messages, SnapshotError } from "../errors.ts";
 import { listFds } from "../proc/fds.ts";
-import { threads } from "../proc/threads.ts";
+import { threads, threadSyscall } from "../proc/threads.ts";
 import { liveMemory } from "../sys/mem.ts";
 import { isListening, socketDomain } from "../sys/socket.ts";
 import { failFastHttp, failFastPool } from "./fallback.ts";
 import { checkHttpOnce, findHttpOnce, forgetInheritedSockets, resetHttpOnce, type HttpProof } from "./http.ts";
+import { checkZigHttpOnce, findZigHttpOnce, resetZigHttpOnce, type ZigHttpProof } from "./http-zig.ts";
 import { liveImage, type ProcessImage } from "./image.ts";
 import { checkPool, findPool, resetPool, watchPool, type PoolLayout } from "./workpool.ts";
 
@@ -30,10 +31,13 @@ export type HelperPrep<T> =
   /** It ran, and its state could not be proven: the child fails fast. */
   | { kind: "unproven"; why: string };
 
+/** The HTTP thread's start flag, as proven: the Rust statics (Bun 1.4) or the Zig once (Bun 1.2/1.3). */
+export type HttpStart = { rust: HttpProof } | { zig: ZigHttpProof };
+
 /** What the parent learned before the fork that the child's repairs need. */
 export interface RuntimePrep {
   pool: HelperPrep<PoolLayout>;
-  http: HelperPrep<HttpProof>;
+  http: HelperPrep<HttpStart>;
   /** The parent held TCP connections (maybe node:http keep-alive sockets). */
   connections: boolean;
   /** Time the parent spent finding the helpers' state for this snapshot, ms (0 once known). */
@@ -58,10 +62,10 @@ export interface RuntimeReport {
 /** Process-wide: what was proven (children inherit it), under a Symbol.for key so two copies of the package agree. */
 interface Known {
   pool?: PoolLayout;
-  http?: HttpProof;
+  http?: HttpStart;
   report?: RuntimeReport;
 }
-const KEY = Symbol.for("bun-snapshot.runtime.v1");
+const KEY = Symbol.for("bun-snapshot.runtime.v2");
 function known(): Known {
   const g = globalThis as { [KEY]?: Known };
   return (g[KEY] ??= {});
@@ -72,6 +76,25 @@ const REPAIR = process.env["BUN_SNAPSHOT_REPAIR"] !== "0";
 const AF_INET = 2;
 const AF_INET6 = 10;
 const DISABLED = "repair disabled by BUN_SNAPSHOT_REPAIR=0";
+
+// The proof that holds on this Bun: the Rust statics first (one pass over the data), else the Zig
+// once (a scan of the code, ~30 ms, once per process); else both reasons.
+function findHttp(img: ProcessImage, tid: number): HttpStart | string {
+  const rust = findHttpOnce(img, tid);
+  if (typeof rust !== "string") return { rust };
+  const zig = findZigHttpOnce(img, tid, threadSyscall(tid)?.sp ?? 0);
+  if (typeof zig !== "string") return { zig };
+  return `${rust}; ${zig}`;
+}
+
+function checkHttp(img: ProcessImage, h: HttpStart): string {
+  return "rust" in h ? checkHttpOnce(img, h.rust) : checkZigHttpOnce(img, h.zig);
+}
+
+function resetHttp(h: HttpStart): void {
+  if ("rust" in h) resetHttpOnce(liveMemory, h.rust);
+  else resetZigHttpOnce(liveMemory, h.zig);
+}
 
 // This process holds a TCP connection (maybe a node:http keep-alive socket): a socket of the
 // IPv4 or IPv6 family that is not listening.
@@ -105,7 +128,7 @@ export function prepareRuntime(): RuntimePrep {
   if (k.pool) prep.pool = { kind: "proven", proof: k.pool };
   if (!k.http && httpTid > 0) {
     img ??= liveImage();
-    const found = findHttpOnce(img, httpTid);
+    const found = findHttp(img, httpTid);
     if (typeof found === "string") prep.http = { kind: "unproven", why: found };
     else k.http = found;
   }
@@ -136,16 +159,16 @@ function repairPool(prep: HelperPrep<PoolLayout>, img: () => ProcessImage, disab
 }
 
 // The HTTP thread in the child: the same (fetch fails fast; no watch).
-function repairHttp(prep: HelperPrep<HttpProof>, img: () => ProcessImage, disabled: boolean): string {
+function repairHttp(prep: HelperPrep<HttpStart>, img: () => ProcessImage, disabled: boolean): string {
   if (prep.kind === "cold") return "cold";
-  let state = prep.kind === "proven" ? checkHttpOnce(img(), prep.proof) : prep.why;
+  let state = prep.kind === "proven" ? checkHttp(img(), prep.proof) : prep.why;
   if (state === "incomplete") return "unused";
   if (disabled) state = DISABLED;
   if (state !== "complete") {
     failFastHttp(state);
     return `failing fast: ${state}`;
   }
-  resetHttpOnce(liveMemory, (prep as { proof: HttpProof }).proof);
+  resetHttp((prep as { proof: HttpStart }).proof);
   return "repaired";
 }
 

@@ -86,6 +86,8 @@ export function protectDatabases(unsafe: string[] = []): void {
       if (db) {
         if (policy.get(db) === "refused") throw readonlyError(messages.databaseUnsafe((db as Db).filename));
       } else if (refused.size) throw readonlyError(messages.databaseUnsafe([...refused].join(", ")));
+      // Bun 1.2/1.3's raw statement has no \`readonly\`: there every statement prepared before the
+      // snapshot is refused, reads too (a write would fail with SQLITE_IOERR, not SQLITE_READONLY).
       else if (!this.readonly) throw readonlyError(messages.preparedReadonly());
       return original.apply(this, args);
     };

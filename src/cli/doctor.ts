@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { trial } from "../api/trial.ts";
+import { KNOWN_RELEASES, releaseKnown } from "../bun-internals/release.ts";
 import { messages } from "../errors.ts";
 import { startEnv, unsafeReason } from "../safe/mode.ts";
 import { libcName, libcVersion } from "../sys/ffi.ts";
@@ -35,7 +36,7 @@ export interface DoctorCheck {
 
 /** The whole report, as `doctor --json` prints it. */
 export interface DoctorReport {
-  bun: { version: string; revision: string };
+  bun: { version: string; revision: string; layoutsKnown: boolean };
   /** os.release(): `uname -r`. */
   kernel: string;
   /** "glibc" or "musl", the library bun-snapshot loaded, and its version (null when unknown). */
@@ -161,7 +162,7 @@ export async function diagnose(): Promise<DoctorReport> {
     const hangs = results.filter((r) => r.result === "hangs").length;
     const path = libcName();
     return {
-      bun: { version: Bun.version, revision: Bun.revision },
+      bun: { version: Bun.version, revision: Bun.revision, layoutsKnown: releaseKnown() },
       kernel: release(),
       libc: { name: path.includes("musl") ? "musl" : "glibc", path, version: libcVersion() },
       jscSwitches: Object.fromEntries([...startEnv()].filter(([k]) => k.startsWith("BUN_JSC_")).sort()),
@@ -185,6 +186,12 @@ function facts(r: DoctorReport): [string, string][] {
   const switches = Object.entries(r.jscSwitches).map(([k, v]) => `${k}=${v}`);
   return [
     ["Bun", `${r.bun.version} (revision ${r.bun.revision})`],
+    [
+      "Bun layouts",
+      r.bun.layoutsKnown
+        ? "known: this release was run through the whole test suite"
+        : `not known (known: ${Object.keys(KNOWN_RELEASES).join(", ")}): each repair proves its layout at run time and otherwise fails fast`,
+    ],
     ["kernel", r.kernel],
     ["libc", `${r.libc.name}${r.libc.version ? ` ${r.libc.version}` : ""} (${r.libc.path})`],
     ["JSC switches", switches.length ? switches.join(" ") : "none"],

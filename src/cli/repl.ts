@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { openHistory } from "../repl/history.ts";
 import { colorAllowed } from "./args.ts";
-import { endSession, startSnapshotRepl, UNDO_CAP } from "../repl/start.ts";
+import { endSession, replUnavailable, startSnapshotRepl, UNDO_CAP } from "../repl/start.ts";
 
 /** What `bun-snapshot repl` was asked for. */
 export interface ReplOptions {
@@ -64,6 +64,11 @@ export async function runRepl(args: string[]): Promise<number> {
   if ("error" in o) {
     process.stderr.write(`bun-snapshot repl: ${o.error}\n${REPL_USAGE}`);
     return 2;
+  }
+  const missing = replUnavailable();
+  if (missing) {
+    process.stderr.write(`bun-snapshot repl: ${missing}\n`);
+    return 1;
   }
   let ns: Record<string, unknown> | undefined;
   if (o.module !== undefined) {

@@ -1,9 +1,10 @@
 // The steps of a snapshot, in the order they run (see step.ts for what each hook means). A
 // blocking snapshot: check, identity, signals, terminal, channel, lineage, exit, isolate,
-// runtime, quiesce, forkable, epoll; a trial adds its "said" pipe after the channel. A detached
-// one: check, identity, terminal, exit pipe, hand-over, lineage, exit, isolate, runtime, quiesce,
-// forkable, epoll. Quiescence, the forkable memory and the epoll registrations come last, right
-// before the fork, so that nothing made before is left out of them.
+// runtime, forkable, epoll, quiesce; a trial adds its "said" pipe after the channel. A detached
+// one: check, identity, terminal, exit pipe, hand-over, lineage, exit, isolate, runtime,
+// forkable, epoll, quiesce. The forkable memory, the epoll registrations and quiescence come
+// last, right before the fork, so that nothing made before is left out of them; quiescence is
+// the very last (what runs before it can wake a helper), and redoes the other two if it waited.
 import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
@@ -71,14 +72,21 @@ function check(c: ForkContext): Step {
   };
 }
 
-// The child dies with its parent, even by SIGKILL (and at once if it already has), and reports its own pid.
+// The child dies with its parent, even by SIGKILL (and at once if it already has), and reports
+// its own pid, and its parent's: Bun caches process.pid on first read, Bun 1.2 process.ppid too
+// (measured on 1.2.23: a child reported its grandparent).
 function identity(c: ForkContext): Step {
   return {
     name: "identity",
     child() {
       setParentDeathSignal(SIGKILL);
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
-      (process as { pid: number }).pid = getpid(); // cached on first read
+      (process as { pid: number }).pid = getpid();
+      if (process.ppid !== c.parentPid) {
+        try {
+          Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
+        } catch {}
+      }
     },
   };
 }
@@ -222,10 +230,7 @@ function runtime(): Step {
   };
 }
 
-// Last before the fork: helper threads asleep, every mapping forkable.
-function quiet(): Step {
-  return { name: "quiesce", prepare: () => void (QUIESCE && quiesce()) };
-}
+// Right before the fork: every mapping forkable.
 function forkable(): Step {
   return { name: "forkable", prepare: () => void makeForkable() };
 }
@@ -236,13 +241,26 @@ function epoll(c: ForkContext): Step {
   return { name: "epoll", prepare: () => void (c.registrations = allRegistrations()) };
 }
 
+// Last before the fork: helper threads asleep and not about to wake. When it had to wait, helpers
+// ran meanwhile (they may have mapped memory or changed a registration): both read again.
+function quiet(c: ForkContext): Step {
+  return {
+    name: "quiesce",
+    prepare() {
+      if (!QUIESCE || !quiesce().waited) return;
+      makeForkable();
+      c.registrations = allRegistrations();
+    },
+  };
+}
+
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
   const said = c.mode === "trial" ? [saidPipe(c)] : [];
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(), forkable(), epoll(c), quiet(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */
 export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(), quiet(), forkable(), epoll(c)];
+  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(), forkable(), epoll(c), quiet(c)];
 }

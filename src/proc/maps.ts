@@ -74,6 +74,12 @@ export function dataRanges(maps: Mapping[], exe: string = exePath()): Array<[num
   return out;
 }
 
+/** The executable's code: its mappings that may run (r-x). */
+export function codeRanges(maps: Mapping[], exe: string = exePath()): Array<[number, number]> {
+  if (!exe) return [];
+  return maps.filter((m) => m.path === exe && m.perms[0] === "r" && m.perms[2] === "x").map((m): [number, number] => [m.lo, m.hi]);
+}
+
 // Kernel-provided mappings that are never copied on fork or refuse advice.
 const SPECIAL = /\[(vvar|vvar_vclock|vdso|vsyscall)\]/;
 

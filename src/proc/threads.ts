@@ -36,3 +36,35 @@ export function voluntarySwitches(): number {
     return -1;
   }
 }
+
+/** What /proc/.../syscall says of a thread blocked in a system call. */
+export interface Syscall {
+  /** The system call's number (x86_64 or arm64 numbering). */
+  nr: number;
+  /** Its six arguments (as numbers: exact below 2^53, enough for the pointers and flags read here). */
+  args: number[];
+  /** The thread's stack pointer and program counter. */
+  sp: number;
+  pc: number;
+}
+
+/**
+ * Parses a /proc/.../syscall text: "nr a1 .. a6 sp pc" while blocked in a call; undefined when
+ * the thread runs ("running") or is blocked outside a call ("-1 sp pc").
+ */
+export function parseSyscall(text: string): Syscall | undefined {
+  const f = text.trim().split(" ");
+  if (f.length !== 9) return undefined;
+  const n = f.map(Number);
+  if (n.some((x) => !Number.isFinite(x)) || n[0]! < 0) return undefined;
+  return { nr: n[0]!, args: n.slice(1, 7), sp: n[7]!, pc: n[8]! };
+}
+
+/** The system call thread `tid` of this process is blocked in, or undefined. */
+export function threadSyscall(tid: number | string): Syscall | undefined {
+  try {
+    return parseSyscall(readFileSync(`/proc/self/task/${tid}/syscall`, "latin1"));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 // The commands of the snapshot REPL: .snap, .back, .to, .commit, .snaps, .trial, .exit (and with
 // --undo, .undo, and the snapshot each input runs in).
-import { Recoverable } from "node:repl";
+import * as nodeRepl from "node:repl";
 import { inspect } from "node:util";
 import { isNativeError } from "node:util/types";
 import vm from "node:vm";
@@ -81,7 +81,7 @@ function evalForTrial(expr: string): Promise<{ ok: boolean; text: string }> {
     // node:repl hands an error thrown while running (or a rejected await) to _handleError, not to the callback.
     (r as unknown as { _handleError: (e: unknown) => void })._handleError = failed;
     session().evalInner.call(r, expr + "\n", r.context, "repl", (err, value) => {
-      if (err instanceof Recoverable) return resolve({ ok: false, text: "SyntaxError: the expression is incomplete" });
+      if (typeof nodeRepl.Recoverable === "function" && err instanceof nodeRepl.Recoverable) return resolve({ ok: false, text: "SyntaxError: the expression is incomplete" });
       if (err) return failed(err);
       resolve({ ok: true, text: r.writer(value) });
     });

@@ -4,9 +4,12 @@
 // it (same terminal, same readline); the parent stays blocked inside the command until the
 // child has ended, then says how it ended, takes the history the child left in the shared
 // history, and shows its own prompt again.
-import { start, type REPLServer } from "node:repl";
+// A namespace import: node:repl of Bun 1.2/1.3 has no start(), and a named import of it would fail to link.
+import * as nodeRepl from "node:repl";
+import type { REPLServer } from "node:repl";
 import type vm from "node:vm";
 import { commit, depth } from "../api/snapshot.ts";
+import { messages, SnapshotError } from "../errors.ts";
 import { defineCommands, undoEval } from "./commands.ts";
 import { promptFor } from "./format.ts";
 import { appendHistory, memoryHistory, readHistory } from "./history.ts";
@@ -63,6 +66,14 @@ export function endSession(code = 0): never {
 }
 
 /**
+ * Why this Bun cannot run the snapshot REPL, or undefined when it can: it is built on node:repl's
+ * start(), which Bun 1.2 and 1.3 do not have (their `bun repl` is a separate package).
+ */
+export function replUnavailable(): string | undefined {
+  return typeof nodeRepl.start === "function" ? undefined : messages.replNeedsNewerBun(Bun.version);
+}
+
+/**
  * Starts the snapshot REPL on `input`/`output` in this process (one per process: a snapshot child
  * carries it on). The session's first depth is this process's depth: `.back`, `.to` and Ctrl+D
  * never go above it, and `.exit` or Ctrl+D there calls `onEnd`. On a stream that is not the
@@ -70,6 +81,9 @@ export function endSession(code = 0): never {
  * interrupt running code there.
  */
 export function startSnapshotRepl(so: SnapshotReplOptions): REPLServer {
+  const missing = replUnavailable();
+  if (missing) throw new SnapshotError("ENOTSUP", missing);
+  const start = nodeRepl.start;
   const o: UndoOptions = { undo: so.undo ?? false, undoCap: so.undoCap ?? UNDO_CAP };
   const onTty = (so.input as unknown) === process.stdin && process.stdin.isTTY === true;
   const history = so.history ?? memoryHistory();

@@ -57,11 +57,19 @@ function bunAccepts(name: string, value: string): boolean {
   return r.exitCode === 0;
 }
 
-/** The switches this Bun is started with to be snapshot-safe: SAFE_ENV and the optional ones it knows. */
+let switches: Readonly<Record<string, string>> | undefined;
+
+/**
+ * The switches this Bun is started with to be snapshot-safe: SAFE_ENV and the optional ones it
+ * knows (probed once per process: one `bun -e 0` per optional switch).
+ */
 export function safeSwitches(): Record<string, string> {
-  const out: Record<string, string> = { ...SAFE_ENV };
-  for (const [k, v] of Object.entries(OPTIONAL_ENV)) if (bunAccepts(k, v)) out[k] = v;
-  return out;
+  if (!switches) {
+    const out: Record<string, string> = { ...SAFE_ENV };
+    for (const [k, v] of Object.entries(OPTIONAL_ENV)) if (bunAccepts(k, v)) out[k] = v;
+    switches = out;
+  }
+  return { ...switches };
 }
 
 // The path this process was started through (so the re-executed process keeps its name, e.g.

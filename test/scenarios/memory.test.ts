@@ -1,13 +1,18 @@
 // FORK-IN-BUN §1 and §5 re-checked on the Bun in use, and the repair of §1.
 import { expect, setDefaultTimeout, test } from "bun:test";
-import { lines, runFixture } from "../helpers.ts";
+import { CRASH_SIGNAL, lines, runFixture } from "../helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
 
-test("the naive port (fork without madvise) dies of SIGSEGV before any JS runs in the child", async () => {
+// Bun 1.2 marks no memory MADV_DONTFORK (measured on 1.2.23: none, even with a big heap, wasm
+// memory and a Worker): there the naive port works and makeForkable() has nothing to do.
+const MARKS_DONTFORK = !/^1\.2\./.test(Bun.version);
+
+test("the naive port (fork without madvise) dies of its fault before any JS runs in the child (Bun 1.3+; 1.2 marks nothing)", async () => {
   const r = await runFixture("naive-fork.ts", ["naive"]);
-  expect(lines(r.stdout)).toEqual(["child SIGSEGV"]);
+  // The fault goes through Bun's crash handler: SIGILL is how Bun 1.2/1.3 end after it.
+  expect(lines(r.stdout)).toEqual(MARKS_DONTFORK ? [`child ${CRASH_SIGNAL}`] : ["child cached true real true", "child exited 0"]);
 });
 
 test("with every mapping made forkable the child runs, and process.pid is the parent's until fixed", async () => {
@@ -18,6 +23,6 @@ test("with every mapping made forkable the child runs, and process.pid is the pa
 test("Bun marks memory MADV_DONTFORK and makeForkable() leaves none, with a big heap, wasm memory and a Worker", async () => {
   const r = await runFixture("dontfork.ts");
   const [before, after] = lines(r.stdout);
-  expect(Number(before!.split(" ")[1])).toBeGreaterThanOrEqual(1);
+  expect(Number(before!.split(" ")[1])).toBeGreaterThanOrEqual(MARKS_DONTFORK ? 1 : 0);
   expect(after).toBe("after 0 wasm true heap 2000");
 });

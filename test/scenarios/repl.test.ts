@@ -4,7 +4,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, SAFE_ENV } from "../helpers.ts";
+import { HAVE_REPL, ROOT, SAFE_ENV } from "../helpers.ts";
 import { haveTmux, Tmux } from "../tmux.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
@@ -37,7 +37,8 @@ async function started(t: Tmux): Promise<void> {
   await t.waitFor(/bun-snapshot repl[\s\S]*snap>$/);
 }
 
-describe.skipIf(!haveTmux())("bun-snapshot repl", () => {
+// Both need node:repl's start() (Bun 1.4; repl-history.test.ts checks the refusal before it).
+describe.skipIf(!haveTmux() || !HAVE_REPL)("bun-snapshot repl", () => {
   test("state diverges after .snap and comes back after .back; the parent says how the child ended", async () => {
     await session(CLI, async (t) => {
       await started(t);
@@ -258,7 +259,7 @@ describe.skipIf(!haveTmux())("bun-snapshot repl", () => {
   }, T);
 });
 
-describe.skipIf(!haveTmux())("bun repl with snapshot()", () => {
+describe.skipIf(!haveTmux() || !HAVE_REPL)("bun repl with snapshot()", () => {
   test("snapshot() continues the session in the child; .exit and Ctrl+D return to the parent, which prints false and holds its values", async () => {
     await session("bun repl", async (t) => {
       await t.waitFor(/❯$/);

@@ -43,13 +43,18 @@ async function start(cmd: string[], env: Record<string, string>) {
   return { stdout, stderr, exitCode: p.exitCode, fd7: readFileSync(file, "utf8") };
 }
 
+// Bun 1.2 has no --no-env-file (measured on 1.2.23: `bun --no-env-file app.ts` loads .env):
+// there the script sees the .env as plain bun gives it.
+const NO_ENV_FILE = !Bun.version.startsWith("1.2.");
+
 describe("started snapshot-safe, the script sees what plain bun would give it", () => {
   for (const [way, cmd] of Object.entries(WAYS)) {
-    test(`${way}: descriptor 7 kept, .env ${way.includes("no-env") ? "not loaded" : "loaded by Bun but not exported"}, snapshot-safe`, async () => {
+    const skipsEnv = way.includes("no-env") && NO_ENV_FILE;
+    test(`${way}: descriptor 7 kept, .env ${skipsEnv ? "not loaded" : "loaded by Bun but not exported"}, snapshot-safe`, async () => {
       const r = await start(cmd, plainEnv());
       expect(lines(r.stdout)).toEqual([
         "fd7 ok",
-        way.includes("no-env") ? "dotenv unset environ clean" : "dotenv yes environ clean",
+        skipsEnv ? "dotenv unset environ clean" : "dotenv yes environ clean",
         "snapshot ok",
       ]);
       expect(r.fd7).toBe("written through 7\n");

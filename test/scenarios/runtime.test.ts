@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NODE_HTTP_ON_HTTP_THREAD } from "../../src/bun-internals/fallback.ts";
+import { INSTEAD } from "../../src/errors.ts";
 import { lines, runFixture } from "../helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
@@ -12,6 +14,7 @@ setDefaultTimeout(60_000);
 // What each API gives in the fixture (test/fixtures/runtime-apis.ts) when it works.
 const WORKS: Record<string, string> = {
   "fetch-http": 'ok "hello"',
+  "node-http": 'ok "hello"',
   "fetch-https": 'ok "secure"',
   "file-text": "ok 1000",
   "fs-promises-named": "ok 2000",
@@ -103,12 +106,16 @@ describe("when the repair cannot be used (BUN_SNAPSHOT_REPAIR=0), nothing hangs 
   const why = "could not be restarted (repair disabled by BUN_SNAPSHOT_REPAIR=0)";
   const pool = (api: string, instead: string) =>
     `fail SnapshotError: ${api} is unavailable inside a snapshot: it runs on Bun's work pool ("Bun Pool" threads), which ran in the parent, does not exist in the child and ${why}; ${instead}`;
+  const http = (api: string) =>
+    `fail SnapshotError: ${api} is unavailable inside a snapshot: it runs on Bun's HTTP client thread ("HTTP Client"), which ran in the parent, does not exist in the child and ${why}; ${NODE_HTTP_ON_HTTP_THREAD ? INSTEAD.fetchZig : INSTEAD.fetch}`;
 
   test("globals and default imports fail at once with a SnapshotError naming the API, why, and what to use instead", async () => {
-    const tries = ["fetch-http", "file-text", "fs-promises-default", "fs-callback-default", "crypto-subtle", "bun-dns", "bun-password", "sqlite", "spawn"];
+    const tries = ["fetch-http", "node-http", "file-text", "fs-promises-default", "fs-callback-default", "crypto-subtle", "bun-dns", "bun-password", "sqlite", "spawn"];
     const r = await runFixture("runtime-apis.ts", ["all", tries.join(",")], { env: { BUN_SNAPSHOT_REPAIR: "0" } });
     expect(lines(r.stdout)).toEqual([
-      `fetch-http fail SnapshotError: fetch() is unavailable inside a snapshot: it runs on Bun's HTTP client thread ("HTTP Client"), which ran in the parent, does not exist in the child and ${why}; use node:http / node:https, which open their own connections, or fetch before the snapshot`,
+      `fetch-http ${http("fetch()")}`,
+      // Before Bun 1.4 node:http's client runs on the HTTP thread too (it is built on fetch).
+      NODE_HTTP_ON_HTTP_THREAD ? `node-http ${http("http.get()")}` : 'node-http ok "hello"',
       `file-text ${pool("Bun.file().text()", "read it with readFileSync(), or stream it with Bun.file(path).stream()")}`,
       `fs-promises-default ${pool("fs.promises.readdir()", "use the synchronous fs functions (readFileSync, statSync, ...)")}`,
       `fs-callback-default ${pool("fs.readFile()", "use the synchronous fs functions (readFileSync, statSync, ...)")}`,

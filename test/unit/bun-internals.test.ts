@@ -3,6 +3,7 @@
 // Bun release or an unlucky moment would mutate it.
 import { describe, expect, test } from "bun:test";
 import { checkHttpOnce, findHttpOnce, resetHttpOnce } from "../../src/bun-internals/http.ts";
+import { checkZigHttpOnce, findZigHttpOnce, resetZigHttpOnce } from "../../src/bun-internals/http-zig.ts";
 import type { ProcessImage } from "../../src/bun-internals/image.ts";
 import { checkPool, findPool, resetPool } from "../../src/bun-internals/workpool.ts";
 import type { Mapping } from "../../src/proc/maps.ts";
@@ -45,7 +46,7 @@ const DESCRIPTORS = 0x7f10_0000_0000; // pthread descriptors
 const TID_AT = 0x2d0;
 
 function image(mem: Synthetic, initial: Map<number, number> = new Map()): ProcessImage {
-  return { maps: mem.maps(), data: [[DATA, DATA + 0x1000]], mem, initial: (a) => initial.get(a), self: { pthread: DESCRIPTORS, tid: 111 } };
+  return { maps: mem.maps(), data: [[DATA, DATA + 0x1000]], code: [], mem, initial: (a) => initial.get(a), self: { pthread: DESCRIPTORS, tid: 111 } };
 }
 
 // A work pool as Bun's ThreadPool lays it out: run queue, threads list, stack_size, max_threads,
@@ -174,5 +175,99 @@ describe("the HTTP thread's start flag", () => {
     expect(checkHttpOnce(image(m, initial), h)).toBe("the HTTP thread was being started at the fork (state 1)");
     m.poke64(SLOT, HTTP_THREAD + 8);
     expect(checkHttpOnce(image(m, initial), h)).toBe("the HTTP thread's handle changed");
+  });
+});
+
+// Bun 1.2/1.3: the Zig once that starts the HTTP thread, found from the thread's descriptor (at
+// the top of its stack: a self-pointer, its tid, its start routine) and the once's slow path in
+// the code: lock bts [lock]; cmp byte [lock+4], 1; ... the start routine into rdx; int3 padding.
+const ZCODE = 0x20_0000; // non-PIE, as the release builds
+const ZDATA = 0x600_0000;
+const LOCK = ZDATA + 0x40;
+const ROUTINE = ZCODE + 0x800;
+const HTTP_STACK = 0x7f20_0000_0000;
+const HTTP_DESC = HTTP_STACK + 0x1f000;
+type ZigSite = { at: number; lock: number; routine: number; lea?: boolean };
+function zig(sites: ZigSite[] = [{ at: 0x10, lock: LOCK, routine: ROUTINE }]): { m: Synthetic; img: () => ProcessImage } {
+  const m = new Synthetic();
+  m.add(ZCODE, 0x1000);
+  m.add(ZDATA, 0x1000);
+  m.add(DESCRIPTORS, 0x2000);
+  m.add(HTTP_STACK, 0x20000);
+  m.poke32(DESCRIPTORS + TID_AT, 111);
+  m.poke64(HTTP_DESC, HTTP_DESC); // the descriptor points to itself
+  m.poke32(HTTP_DESC + TID_AT, 222);
+  m.poke64(HTTP_DESC + 0x638, ROUTINE); // its start routine
+  const code = new Uint8Array(0x1000).fill(0x90);
+  const d32 = (at: number, v: number) => new DataView(code.buffer).setInt32(at, v, true);
+  for (const { at, lock, routine, lea } of sites) {
+    code.set([0xf0, 0x0f, 0xba, 0x2d, 0, 0, 0, 0, 0], at); // lock bts dword [rip+d32], 0
+    d32(at + 4, lock - (ZCODE + at + 9));
+    code.set([0x80, 0x3d, 0, 0, 0, 0, 1], at + 12); // cmp byte [rip+d32], 1
+    d32(at + 14, lock + 4 - (ZCODE + at + 19));
+    if (lea) {
+      code.set([0x48, 0x8d, 0x15], at + 40); // lea rdx, [rip+d32]
+      d32(at + 43, routine - (ZCODE + at + 47));
+    } else {
+      code[at + 40] = 0xba; // mov edx, imm32
+      new DataView(code.buffer).setUint32(at + 41, routine, true);
+    }
+    code.set([0xcc, 0xcc], at + 60);
+  }
+  for (let i = 0; i < code.length; i += 4) m.poke32(ZCODE + i, new DataView(code.buffer).getUint32(i, true));
+  m.poke32(LOCK + 4, 1); // done
+  m.writes = 0;
+  const maps = () => m.maps();
+  return { m, img: () => ({ maps: maps(), data: [[ZDATA, ZDATA + 0x1000]], code: [[ZCODE, ZCODE + 0x1000]], mem: m, initial: () => undefined, self: { pthread: DESCRIPTORS, tid: 111 } }) };
+}
+const SP = HTTP_STACK + 0x1e000;
+
+describe("the HTTP thread's start flag on Bun 1.2/1.3 (a Zig once)", () => {
+  test("found from the thread's descriptor and the once's slow path (mov or lea); the reset writes the done byte alone", () => {
+    for (const lea of [false, true]) {
+      const { m, img } = zig([{ at: 0x10, lock: LOCK, routine: ROUTINE, lea }]);
+      m.poke32(LOCK + 4, 0xabcd_0001); // the bytes after done are not the flag's
+      m.writes = 0;
+      const h = findZigHttpOnce(img(), 222, SP);
+      expect(h).toEqual({ lock: LOCK });
+      if (typeof h === "string") return;
+      expect(checkZigHttpOnce(img(), h)).toBe("complete");
+      expect(m.writes).toBe(0);
+      resetZigHttpOnce(m, h);
+      expect(m.writes).toBe(1);
+      expect(m.peek32(LOCK + 4)).toBe(0xabcd_0000);
+      expect(checkZigHttpOnce(img(), h)).toBe("incomplete");
+    }
+  });
+
+  test("a release whose code or thread differs is refused with its reason, never guessed", () => {
+    const other = ZCODE + 0x900;
+    expect(findZigHttpOnce(zig().img(), 222, 0)).toBe("the HTTP thread's stack was not found (it was not waiting in a system call)");
+    expect(findZigHttpOnce(zig().img(), 333, SP)).toBe("0 places on the HTTP thread's stack look like its descriptor");
+    const noRoutine = zig();
+    noRoutine.m.poke64(HTTP_DESC + 0x638, 0x1234);
+    expect(findZigHttpOnce(noRoutine.img(), 222, SP)).toBe("the HTTP thread's descriptor holds no start routine in Bun's code");
+    const none = "0 once flags in Bun's code start its HTTP thread, exactly 1 is needed";
+    expect(findZigHttpOnce(zig([{ at: 0x10, lock: LOCK, routine: other }]).img(), 222, SP)).toBe(none); // another thread's once
+    expect(findZigHttpOnce(zig([{ at: 0x10, lock: ZCODE + 0x100, routine: ROUTINE }]).img(), 222, SP)).toBe(none); // lock not in writable data
+    const twice = zig([{ at: 0x10, lock: LOCK, routine: ROUTINE }, { at: 0x100, lock: LOCK + 0x10, routine: ROUTINE }]);
+    expect(findZigHttpOnce(twice.img(), 222, SP)).toBe("2 once flags in Bun's code start its HTTP thread, exactly 1 is needed");
+    // The same once reached from two sites is one flag.
+    expect(findZigHttpOnce(zig([{ at: 0x10, lock: LOCK, routine: ROUTINE }, { at: 0x100, lock: LOCK, routine: ROUTINE }]).img(), 222, SP)).toEqual({ lock: LOCK });
+  });
+
+  test("the child's re-check: a start in progress, a flag that is no once; nothing written", () => {
+    const cases: [string, (m: Synthetic) => void][] = [
+      ["the HTTP thread was being started at the fork (lock 1)", (m) => m.poke32(LOCK, 1)],
+      ["the HTTP thread's start flag holds 2", (m) => m.poke32(LOCK + 4, 2)],
+    ];
+    for (const [why, mutate] of cases) {
+      const { m, img } = zig();
+      mutate(m);
+      m.writes = 0;
+      expect(checkZigHttpOnce(img(), { lock: LOCK })).toBe(why);
+      expect(m.writes).toBe(0);
+    }
+    expect(checkZigHttpOnce(zig().img(), { lock: ZDATA + 0x2000 })).toBe("the HTTP thread's start flag is not mapped");
   });
 });

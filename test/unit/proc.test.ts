@@ -2,8 +2,8 @@
 import { expect, test } from "bun:test";
 import { parseCmdline, parseEnviron } from "../../src/proc/environ.ts";
 import { fdinfoField, parseRegistrations } from "../../src/proc/fds.ts";
-import { dataRanges, eachOrdinaryRange, mappingOf, parseMaps, rangesWithFlag } from "../../src/proc/maps.ts";
-import { parseStat } from "../../src/proc/threads.ts";
+import { codeRanges, dataRanges, eachOrdinaryRange, mappingOf, parseMaps, rangesWithFlag } from "../../src/proc/maps.ts";
+import { parseStat, parseSyscall } from "../../src/proc/threads.ts";
 
 const MAPS = `55d0c0000000-55d0c0100000 r--p 00000000 08:01 1234 /usr/bin/bun
 55d0c0100000-55d0c0200000 rw-p 00100000 08:01 1234 /usr/bin/bun
@@ -20,6 +20,7 @@ test("maps: mappings, lookups by address, the executable's data, the ranges fork
   expect(mappingOf(maps, 0x55d0c01ffffc, 4, true)).toBe(maps[1]);
   expect(mappingOf(maps, 0x55d0c01ffffe, 4)).toBeUndefined(); // crosses the end
   expect(mappingOf(maps, 0x55d0c0000000, 4, true)).toBeUndefined(); // read-only
+  expect(codeRanges(parseMaps("00200000-00300000 r-xp 00000000 08:01 1234 /usr/bin/bun\n" + MAPS), "/usr/bin/bun")).toEqual([[0x200000, 0x300000]]);
   expect(dataRanges(maps, "/usr/bin/bun")).toEqual([[0x55d0c0100000, 0x55d0c0200000], [0x55d0c0200000, 0x55d0c0300000]]);
   const seen: number[] = [];
   expect(eachOrdinaryRange(MAPS, (lo) => seen.push(lo))).toBe(4);
@@ -43,4 +44,15 @@ test("stat, environ, cmdline: names with spaces and parentheses, values with =",
   expect(parseStat("77 (a) b) (c) R 1")).toEqual({ name: "a) b) (c", state: "R" });
   expect([...parseEnviron("A=1\0B=x=y\0\0C\0")]).toEqual([["A", "1"], ["B", "x=y"]]);
   expect(parseCmdline("bun\0app.ts\0--flag=a b\0")).toEqual(["bun", "app.ts", "--flag=a b"]);
+});
+
+test("syscall: a thread blocked in a call (number, arguments, stack pointer), running, or outside a call", () => {
+  expect(parseSyscall("202 0x7f04a8c0e8d0 0x189 0x0 0x7f04a8bef3d8 0x0 0xffffffff 0x7f04a8bef3a0 0x28be8a1\n")).toEqual({
+    nr: 202,
+    args: [0x7f04a8c0e8d0, 0x189, 0, 0x7f04a8bef3d8, 0, 0xffffffff],
+    sp: 0x7f04a8bef3a0,
+    pc: 0x28be8a1,
+  });
+  expect(parseSyscall("running\n")).toBeUndefined();
+  expect(parseSyscall("-1 0x7ffd6ff8a1e8 0x7f4c495172ad\n")).toBeUndefined();
 });

@@ -1,6 +1,6 @@
 // Checks src/status.ts against the C library's own <sys/wait.h> macros and <signal.h> constants.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { cc } from "bun:ffi";
+import { cc, CString, type Pointer } from "bun:ffi";
 import { join } from "node:path";
 import {
   decodeStatus,
@@ -25,13 +25,19 @@ const shim = cc({
     sig_rtmin: { args: [], returns: "int" },
     sig_rtmax: { args: [], returns: "int" },
     is_glibc: { args: [], returns: "int" },
-    sig_description: { args: ["int"], returns: "cstring" },
+    sig_description: { args: ["int"], returns: "ptr" },
     sig_constant_count: { args: [], returns: "int" },
-    sig_constant_name: { args: ["int"], returns: "cstring" },
+    sig_constant_name: { args: ["int"], returns: "ptr" },
     sig_constant_number: { args: ["int"], returns: "int" },
   },
 });
-const c = shim.symbols;
+// Strings come back as pointers read with CString: cc()'s "cstring" return type gives the raw
+// address as a number on Bun 1.2 and 1.3 (dlopen's does not).
+const c = {
+  ...shim.symbols,
+  sig_description: (n: number) => new CString(shim.symbols.sig_description(n) as Pointer).toString(),
+  sig_constant_name: (i: number) => new CString(shim.symbols.sig_constant_name(i) as Pointer).toString(),
+};
 afterAll(() => shim.close());
 
 const STANDARD: Record<number, string> = {
