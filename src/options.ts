@@ -19,8 +19,15 @@ export interface IsolationOptions {
    * its connections are always cut, whatever this says: it answers nobody.
    */
   listeners?: "accept" | "closed";
-  /** SQLite database files open before the snapshot: read-only in the child ("readonly", default) or "writable". */
-  databases?: "readonly" | "writable";
+  /**
+   * bun:sqlite databases open before the snapshot: read-only in the child ("readonly", default),
+   * "writable" (the child writes to the parent's files), or "copy": each connection works on a
+   * private in-memory copy of its database, made on its first use in the child (SQLite's
+   * serialize/deserialize), so migrations, transactions and deletes run there and nothing reaches
+   * the file. Statements prepared before the snapshot that write are refused in every mode but
+   * "writable".
+   */
+  databases?: "readonly" | "writable" | "copy";
 }
 
 /** Options of snapshot(), fork() and trial(). */
@@ -79,7 +86,7 @@ const ISOLATION = {
   files: ["own", "shared"],
   connections: ["cut", "shared"],
   listeners: ["accept", "closed"],
-  databases: ["readonly", "writable"],
+  databases: ["readonly", "writable", "copy"],
 } as const;
 
 /** The isolation defaults of each mode. */

@@ -12,7 +12,9 @@
 //   one of them that writes is refused with the same SQLITE_READONLY error (a statement the child
 //   gets back from db.query()'s cache is known by its connection and left to SQLite).
 // A database the child could not reopen read-only (its descriptor is a dead end) refuses every
-// statement, reads too; then so does every statement prepared before the snapshot.
+// statement, reads too; then so does every statement prepared before the snapshot. With
+// isolation databases "copy", each inherited connection's methods run on a private in-memory
+// copy of its database instead (made from it on first use: serialize, then deserialize).
 import { realpathSync } from "node:fs";
 import { messages } from "../errors.ts";
 
@@ -40,7 +42,7 @@ function resolved(filename: string): string {
  * statements prepared before it cannot write. `unsafe` lists database files the child could not
  * reopen read-only: every statement on them is refused.
  */
-export function protectDatabases(unsafe: string[] = []): void {
+export function protectDatabases(unsafe: string[] = [], copy = false): void {
   const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
   const probe = new Database(":memory:");
   const firstChildHandle = (probe as unknown as Db).handle;
@@ -49,17 +51,29 @@ export function protectDatabases(unsafe: string[] = []): void {
   const refused = new Set(unsafe);
   const proto = Database.prototype as unknown as Record<PropertyKey, Function>;
   const exec = proto["exec"]!;
-  // Per connection: "free" (opened in the child, or in memory), "readonly" or "refused".
-  const policy = new WeakMap<object, "free" | "readonly" | "refused">();
+  const serialize = proto["serialize"]!;
+  // Per connection: "free" (opened in the child, or in memory), "readonly", "copy" or "refused".
+  type Policy = "free" | "readonly" | "copy" | "refused";
+  const policy = new WeakMap<object, Policy>();
+  // With `copy`: each inherited connection's private in-memory copy.
+  const copies = new WeakMap<object, Db>();
   // Raw statements seen coming out of a Database method in the child, with their connection.
   const owner = new WeakMap<object, object>();
-  const policyOf = (db: Db): "free" | "readonly" | "refused" => {
+  const policyOf = (db: Db): Policy => {
     let p = policy.get(db);
     if (p) return p;
     const memory = db.filename === ":memory:" || db.filename === "";
     if (db.handle >= firstChildHandle || memory) p = "free";
     else if (refused.has(resolved(db.filename))) p = "refused";
-    else {
+    else if (copy) {
+      // Read through the parent's connection (its file reopened read-only), written nowhere.
+      const image = new Uint8Array(serialize.call(db) as Uint8Array);
+      // A WAL database's header says so (bytes 18 and 19 are 2): in memory there is no -wal file
+      // to open ("unable to open database file"), so the copy is made a rollback-journal one.
+      if (image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+      copies.set(db, Database.deserialize(image) as unknown as Db);
+      p = "copy";
+    } else {
       exec.call(db, "PRAGMA query_only = ON");
       p = "readonly";
     }
@@ -71,8 +85,9 @@ export function protectDatabases(unsafe: string[] = []): void {
     const original = proto[method];
     if (typeof original !== "function") continue;
     proto[method] = function (this: Db, ...args: unknown[]) {
-      if (policyOf(this) === "refused") throw readonlyError(messages.databaseUnsafe(this.filename));
-      const out = original.apply(this, args);
+      const p = policyOf(this);
+      if (p === "refused") throw readonlyError(messages.databaseUnsafe(this.filename));
+      const out = original.apply(p === "copy" ? copies.get(this)! : this, args);
       const raw = (out as { native?: unknown } | null)?.native;
       if (raw && typeof raw === "object") owner.set(raw, this);
       return out;

@@ -157,7 +157,9 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
         const db = databases.get(fd) ?? companionOf(link, dbPaths);
         if (db === undefined && o.files === "shared") continue;
         try {
-          reopenFile(fd, flags, db !== undefined);
+          // "copy": the parent's connection only reads (its database copied on first use), and
+          // in WAL mode reading takes the -shm index's locks, which a read-only reopen refuses.
+          reopenFile(fd, flags, db !== undefined && o.databases !== "copy");
         } catch (e) {
           // Fail closed: a file the child cannot reopen is not left shared with the parent.
           if (deadSocket < 0) deadSocket = deadSocketEnd();
@@ -185,7 +187,7 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
     }
   }
   for (const fd of [deadSocket, quiet, deadReadEnd, deadWriteEnd]) if (fd >= 0) close(fd);
-  if (r.databases.length || r.unsafeDatabases.length) protectDatabases(r.unsafeDatabases);
+  if (r.databases.length || r.unsafeDatabases.length) protectDatabases(r.unsafeDatabases, o.databases === "copy");
   for (const f of r.failed) told.push(`fd ${f.fd} (${f.what || "unknown"}): ${f.error}`);
   if (told.length) {
     try {

@@ -29,7 +29,7 @@ test("values: types, signal names that can be caught, a time limit of at least 1
     expect(refused({ forward })).toStartWith("EINVAL invalid option forward");
   expect(refused({ forward: ["SIGTERM", "SIGRTMIN+30"] })).toBe("accepted");
   expect(refused(null)).toBe(`EINVAL ${messages.badOption("options", null, "an object")}`);
-  expect(refused({ isolation: { databases: "copy!" } })).toBe(`EINVAL ${messages.badOption("isolation.databases", "copy!", '"readonly" or "writable"')}`);
+  expect(refused({ isolation: { databases: "copy!" } })).toBe(`EINVAL ${messages.badOption("isolation.databases", "copy!", '"readonly" or "writable" or "copy"')}`);
   expect(refused({ label: "a", forward: [], foreground: false, exitHandlers: "all", unsafe: false, isolation: {}, detached: false })).toBe("accepted");
 });
 
