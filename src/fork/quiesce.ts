@@ -13,6 +13,10 @@ import { liveMemory } from "../sys/mem.ts";
 
 // The helper threads of Bun and JSC (names from /proc/self/task/*/comm).
 const HELPERS = /^(JSCWarmUp|mi-scavenger|Bun Pool|HTTP Client|HeapHelper|JITWorker|Collector|Heap Helper)/;
+// The helpers that sleep until a deadline and then take heap locks: the allocators' scavengers
+// (and JSC's warm-up thread, off in snapshot-safe mode). Only their deadlines are read, not every
+// idle pool thread's (busyHelpers() 0.078 ms instead of 0.117 ms with the pool and HTTP warm).
+const TIMED = /^(mi-scavenger|JSCWarmUp)/;
 // Time a sleeping helper must have left before it wakes: covers what runs between the check and
 // the fork (a few ms on a large heap).
 const WAKE_MARGIN_MS = 10;
@@ -50,7 +54,7 @@ export function busyHelpers(): BusyThread[] {
   for (const t of all) {
     if (t.tid === self || !(HELPERS.test(t.name) || t.name === mainName)) continue;
     if (t.state === "R" || t.state === "D") busy.push(t);
-    else if (t.state === "S" && (msToDeadline(t.tid) ?? Infinity) < WAKE_MARGIN_MS) busy.push({ ...t, state: "W" });
+    else if (t.state === "S" && (TIMED.test(t.name) || t.name === mainName) && (msToDeadline(t.tid) ?? Infinity) < WAKE_MARGIN_MS) busy.push({ ...t, state: "W" });
   }
   return busy;
 }
