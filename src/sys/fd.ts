@@ -79,26 +79,6 @@ export function fileSize(fd: number): number {
   return check("lseek", libc().lseek(fd, 0, SEEK_END));
 }
 
-/** The whole content of a regular file (a memfd) from offset 0, whatever its offset. */
-export function readWhole(fd: number): Uint8Array {
-  const l = libc();
-  const size = check("lseek", l.lseek(fd, 0, SEEK_END));
-  const out = new Uint8Array(size);
-  let off = 0;
-  while (off < size) {
-    const chunk = out.subarray(off);
-    const r = Number(l.pread(fd, chunk, chunk.length, off));
-    if (r === -1) {
-      const e = errno();
-      if (e === EINTR) continue;
-      throw syscallError("pread", e);
-    }
-    if (r === 0) break;
-    off += r;
-  }
-  return out.subarray(0, off);
-}
-
 /** pread(2) of up to `len` bytes at `at`; returns the bytes read (fewer at end of file, none on error). */
 export function readAt(fd: number, len: number, at: number): Uint8Array {
   const buf = new Uint8Array(len);
