@@ -18,6 +18,7 @@
 // x86_64 only: on arm64 no site is found and the fallback applies.
 import { mappingOf } from "../proc/maps.ts";
 import type { Memory } from "../sys/mem.ts";
+import { HTTP_WHY } from "./http.ts";
 import { descriptorTidOffset, type ProcessImage } from "./image.ts";
 
 /** What was proven about the Zig once guarding the HTTP thread's start. */
@@ -97,13 +98,13 @@ export function findZigHttpOnce(img: ProcessImage, tid: number, sp: number): Zig
  * started here: nothing to repair), or why it no longer holds.
  */
 export function checkZigHttpOnce(img: ProcessImage, h: ZigHttpProof): "complete" | "incomplete" | string {
-  if (!mappingOf(img.maps, h.lock, 8, true)) return "the HTTP thread's start flag is not mapped";
+  if (!mappingOf(img.maps, h.lock, 8, true)) return HTTP_WHY[4]!(0);
   const lock = img.mem.peek32(h.lock);
   const done = img.mem.peek32(h.lock + 4) & 0xff;
-  if (lock !== 0) return `the HTTP thread was being started at the fork (lock ${lock})`;
+  if (lock !== 0) return HTTP_WHY[5]!(lock);
   if (done === 1) return "complete";
   if (done === 0) return "incomplete";
-  return `the HTTP thread's start flag holds ${done}`;
+  return HTTP_WHY[6]!(done);
 }
 
 /** In the child: the next fetch starts a new HTTP thread with fresh state (the done byte only). */

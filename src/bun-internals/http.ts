@@ -63,13 +63,28 @@ export function findHttpOnce(img: ProcessImage, tid: number): HttpProof | string
  * started here: nothing to repair), or why it no longer holds.
  */
 export function checkHttpOnce(img: ProcessImage, h: HttpProof): "complete" | "incomplete" | string {
-  if (!mappingOf(img.maps, h.slot, 24, true)) return "the HTTP thread's statics are not mapped";
-  if (img.mem.peek64(h.slot) !== h.pthread || img.mem.peek32(h.slot + 8) !== COMPLETE) return "the HTTP thread's handle changed";
+  if (!mappingOf(img.maps, h.slot, 24, true)) return HTTP_WHY[1]!(0);
+  if (img.mem.peek64(h.slot) !== h.pthread || img.mem.peek32(h.slot + 8) !== COMPLETE) return HTTP_WHY[2]!(0);
   const v = img.mem.peek32(h.once);
   if (v === COMPLETE) return "complete";
   if (v === INCOMPLETE) return "incomplete";
-  return `the HTTP thread was being started at the fork (state ${v})`;
+  return HTTP_WHY[3]!(v);
 }
+
+/**
+ * Why the HTTP thread cannot be repaired, by the code the native fork's checks return
+ * (src/sys/fork-c.ts check_http_rust 1-3, check_http_zig 4-6, the same checks as here and in
+ * http-zig.ts); `v` is the value read.
+ */
+export const HTTP_WHY: Record<number, (v: number) => string> = {
+  1: () => "the HTTP thread's statics are not mapped",
+  2: () => "the HTTP thread's handle changed",
+  3: (v) => `the HTTP thread was being started at the fork (state ${v})`,
+  4: () => "the HTTP thread's start flag is not mapped",
+  5: (v) => `the HTTP thread was being started at the fork (lock ${v})`,
+  6: (v) => `the HTTP thread's start flag holds ${v}`,
+  7: () => "the child's mappings could not be read",
+};
 
 /** In the child: the next fetch starts a new HTTP thread with fresh state. */
 export function resetHttpOnce(mem: Memory, h: HttpProof): void {

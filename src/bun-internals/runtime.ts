@@ -17,10 +17,10 @@ import { threads, threadSyscall } from "../proc/threads.ts";
 import { liveMemory } from "../sys/mem.ts";
 import { isListening, socketDomain } from "../sys/socket.ts";
 import { failFastHttp, failFastPool } from "./fallback.ts";
-import { checkHttpOnce, findHttpOnce, forgetInheritedSockets, resetHttpOnce, type HttpProof } from "./http.ts";
+import { checkHttpOnce, findHttpOnce, forgetInheritedSockets, HTTP_WHY, resetHttpOnce, type HttpProof } from "./http.ts";
 import { checkZigHttpOnce, findZigHttpOnce, resetZigHttpOnce, type ZigHttpProof } from "./http-zig.ts";
 import { liveImage, type ProcessImage } from "./image.ts";
-import { checkPool, findPool, resetPool, watchPool, type PoolLayout } from "./workpool.ts";
+import { checkPool, findPool, POOL_WHY, poolFields, resetPool, watchPool, type PoolLayout } from "./workpool.ts";
 
 /** One helper thread as the parent saw it before the fork. */
 export type HelperPrep<T> =
@@ -38,7 +38,7 @@ export type HttpStart = { rust: HttpProof } | { zig: ZigHttpProof };
 export interface RuntimePrep {
   pool: HelperPrep<PoolLayout>;
   http: HelperPrep<HttpStart>;
-  /** The parent held TCP connections (maybe node:http keep-alive sockets). */
+  /** The parent held TCP connections (maybe node:http keep-alive sockets); with the native fork the child counts them. */
   connections: boolean;
   /** Time the parent spent finding the helpers' state for this snapshot, ms (0 once known). */
   scanMs: number;
@@ -111,12 +111,12 @@ function hasConnections(): boolean {
  * helpers' state is searched for once per process, at the first snapshot where they run; the
  * child checks it (in its own memory, as it was at the fork) before it writes anything.
  */
-export function prepareRuntime(): RuntimePrep {
+export function prepareRuntime(countConnections = true): RuntimePrep {
   const k = known();
-  const names = threads();
+  const names = k.pool && k.http ? [] : threads(); // once both are proven, their threads need not be counted
   const poolThreads = names.filter((t) => t.name.startsWith("Bun Pool")).length;
   const httpTid = names.find((t) => t.name === "HTTP Client")?.tid ?? 0;
-  const prep: RuntimePrep = { pool: { kind: "cold" }, http: { kind: "cold" }, connections: hasConnections(), scanMs: 0 };
+  const prep: RuntimePrep = { pool: { kind: "cold" }, http: { kind: "cold" }, connections: countConnections && hasConnections(), scanMs: 0 };
   let img: ProcessImage | undefined;
   const t0 = performance.now();
   if (!k.pool && poolThreads > 0) {
@@ -146,13 +146,9 @@ function repairPool(prep: HelperPrep<PoolLayout>, img: () => ProcessImage, disab
   if (typeof state !== "string" && state.spawned === 0) return "unused";
   if (disabled) state = DISABLED;
   if (typeof state === "string") {
-    const why = state;
-    failFastPool(why);
-    if (prep.kind === "proven")
-      watchPool(liveMemory, prep.proof, () => {
-        throw new SnapshotError("ENOTSUP", messages.poolStuck(why));
-      });
-    return `failing fast: ${why}`;
+    if (prep.kind === "proven") return failPool(prep.proof, state);
+    failFastPool(state);
+    return `failing fast: ${state}`;
   }
   resetPool(liveMemory, (prep as { proof: PoolLayout }).proof);
   return "repaired";
@@ -164,12 +160,24 @@ function repairHttp(prep: HelperPrep<HttpStart>, img: () => ProcessImage, disabl
   let state = prep.kind === "proven" ? checkHttp(img(), prep.proof) : prep.why;
   if (state === "incomplete") return "unused";
   if (disabled) state = DISABLED;
-  if (state !== "complete") {
-    failFastHttp(state);
-    return `failing fast: ${state}`;
-  }
+  if (state !== "complete") return failHttp(state);
   resetHttp((prep as { proof: HttpStart }).proof);
   return "repaired";
+}
+
+// The HTTP thread the child cannot repair: fetch fails fast.
+function failHttp(why: string): string {
+  failFastHttp(why);
+  return `failing fast: ${why}`;
+}
+
+// A proven pool the child cannot repair: its APIs fail fast, and work queued to it is noticed.
+function failPool(proof: PoolLayout, why: string): string {
+  failFastPool(why);
+  watchPool(liveMemory, proof, () => {
+    throw new SnapshotError("ENOTSUP", messages.poolStuck(why));
+  });
+  return `failing fast: ${why}`;
 }
 
 /** In the child, before user code: makes the runtime's helper threads usable again. */
@@ -191,6 +199,54 @@ export function repairRuntime(prep: RuntimePrep): void {
   }
   report.repairMs = performance.now() - t0;
   k.report = report;
+}
+
+/** What the native fork checks and writes in the child: the proven helpers' fields (fork-c.ts P_POOL, P_HTTP). */
+export interface NativeRepair {
+  pool?: number[];
+  http?: { rust: number[] } | { zig: number[] };
+}
+
+/** The proofs for the native fork's checks (none when the repairs are off: the child then fails fast in JS). */
+export function nativeRepair(prep: RuntimePrep): NativeRepair {
+  if (prep.disabled) return {};
+  const r: NativeRepair = {};
+  if (prep.pool.kind === "proven") r.pool = poolFields(prep.pool.proof);
+  if (prep.http.kind === "proven") {
+    const h = prep.http.proof;
+    r.http = "rust" in h ? { rust: [h.rust.slot, h.rust.pthread, h.rust.once] } : { zig: [h.zig.lock] };
+  }
+  return r;
+}
+
+/** What the native fork's checks found in the child: codes (0 repaired, 100 unused, else POOL_WHY / HTTP_WHY). */
+export interface NativeRepairResult {
+  pool: number;
+  poolListed: number;
+  poolSpawned: number;
+  http: number;
+  httpValue: number;
+  /** TCP connections the child inherited. */
+  connections: boolean;
+  repairMs: number;
+}
+
+/** In the child after the native fork: the fail-fast paths for what it could not repair, and the report. */
+export function finishRuntime(prep: RuntimePrep, r: NativeRepairResult): void {
+  const t0 = performance.now();
+  const disabled = prep.disabled === true;
+  const pool =
+    prep.pool.kind !== "proven" || disabled ? repairPool(prep.pool, liveImage, disabled)
+    : r.pool === 0 ? "repaired"
+    : r.pool === 100 ? "unused"
+    : failPool(prep.pool.proof, POOL_WHY[r.pool]?.(r.poolListed, r.poolSpawned) ?? `check code ${r.pool}`);
+  const http =
+    prep.http.kind !== "proven" || disabled ? repairHttp(prep.http, liveImage, disabled)
+    : r.http === 0 ? "repaired"
+    : r.http === 100 ? "unused"
+    : failHttp(HTTP_WHY[r.http]?.(r.httpValue) ?? `check code ${r.http}`);
+  if (r.connections) forgetInheritedSockets();
+  known().report = { pool, http, agents: r.connections, scanMs: prep.scanMs, repairMs: r.repairMs + performance.now() - t0 };
 }
 
 /** What repairRuntime() did in this process (undefined at depth 0 or before the first snapshot). */

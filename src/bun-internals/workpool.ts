@@ -48,6 +48,26 @@ const IS_CONSUMING = 2; // run queue: a thread is taking work off it
 const THREAD_SPAN = 4096; // how far into a worker's Thread the back-pointer may be
 const MAX_THREADS = 0x3fff; // spawned is a 14-bit field
 
+/**
+ * Why a pool cannot be repaired, by the code the native fork's check returns (src/sys/fork-c.ts
+ * check_pool, the same checks as checkPool and walk here, in the same order).
+ */
+export const POOL_WHY: Record<number, (listed: number, count: number) => string> = {
+  1: () => "the pool's memory is not mapped",
+  2: () => "the pool's configuration changed",
+  3: () => "the pool was shut down",
+  4: () => "the pool's state is inconsistent",
+  5: () => "the pool's idle event is shut down",
+  6: () => "a pool thread was taking work off the queue at the fork",
+  7: () => "the pool lists threads but has none",
+  8: (listed, count) => `the pool lists ${listed} threads, its state says ${count}`,
+  9: () => "a listed pool thread is not in writable memory",
+  10: () => "a listed pool thread does not point back to the pool",
+  11: (_, count) => `the pool lists more threads than its state says (${count})`,
+  12: () => "the child's mappings could not be read",
+};
+const why = (code: number, listed = 0, count = 0) => POOL_WHY[code]!(listed, count);
+
 /** Decodes the `sync` word. */
 export function decodeSync(sync: number): PoolState {
   return { idle: sync & 0x3fff, spawned: (sync >>> 14) & 0x3fff, state: sync >>> 30 };
@@ -58,12 +78,12 @@ export function decodeSync(sync: number): PoolState {
 function walk(img: ProcessImage, head: number, count: number, base: number, backOff: number): string | undefined {
   let t = head;
   for (let n = 0; n < count; n++) {
-    if (t === 0) return `the pool lists ${n} threads, its state says ${count}`;
-    if (t % 8 !== 0 || !mappingOf(img.maps, t, backOff + 8, true)) return "a listed pool thread is not in writable memory";
-    if (img.mem.peek64(t + backOff) !== base) return "a listed pool thread does not point back to the pool";
+    if (t === 0) return why(8, n, count);
+    if (t % 8 !== 0 || !mappingOf(img.maps, t, backOff + 8, true)) return why(9);
+    if (img.mem.peek64(t + backOff) !== base) return why(10);
     t = img.mem.peek64(t);
   }
-  return t === 0 ? undefined : `the pool lists more threads than its state says (${count})`;
+  return t === 0 ? undefined : why(11, 0, count);
 }
 
 /**
@@ -126,17 +146,16 @@ function proveList(img: ProcessImage, head: number, count: number, stackSizeAt: 
  * repair can take: the state it read, or why not. Reads only.
  */
 export function checkPool(img: ProcessImage, p: PoolLayout): PoolState | string {
-  if (!mappingOf(img.maps, p.base, p.idleEventOff + 4, true)) return "the pool's memory is not mapped";
-  if (img.mem.peek32(p.base + p.stackSizeOff) !== STACK_SIZE || img.mem.peek32(p.base + p.stackSizeOff + 4) !== p.maxThreads)
-    return "the pool's configuration changed";
+  if (!mappingOf(img.maps, p.base, p.idleEventOff + 4, true)) return why(1);
+  if (img.mem.peek32(p.base + p.stackSizeOff) !== STACK_SIZE || img.mem.peek32(p.base + p.stackSizeOff + 4) !== p.maxThreads) return why(2);
   const s = decodeSync(img.mem.peek32(p.base + p.syncOff));
-  if (s.state === SHUTDOWN) return "the pool was shut down";
-  if (s.idle > s.spawned) return "the pool's state is inconsistent";
-  if (img.mem.peek32(p.base + p.idleEventOff) > 2) return "the pool's idle event is shut down";
+  if (s.state === SHUTDOWN) return why(3);
+  if (s.idle > s.spawned) return why(4);
+  if (img.mem.peek32(p.base + p.idleEventOff) > 2) return why(5);
   const queue = img.mem.peek64(p.base + p.runQueueOff);
-  if (queue & IS_CONSUMING) return "a pool thread was taking work off the queue at the fork";
+  if (queue & IS_CONSUMING) return why(6);
   const head = img.mem.peek64(p.base + p.threadsOff);
-  if (s.spawned === 0) return head === 0 ? s : "the pool lists threads but has none";
+  if (s.spawned === 0) return head === 0 ? s : why(7);
   return walk(img, head, s.spawned, p.base, p.backOff) ?? s;
 }
 
@@ -157,6 +176,11 @@ export function watchPool(mem: Memory, p: PoolLayout, onStuck: () => void): void
     onStuck();
   }, 250);
   timer.unref();
+}
+
+/** The layout's fields in the order the native fork takes them (fork-c.ts P_POOL). */
+export function poolFields(p: PoolLayout): number[] {
+  return [p.base, p.stackSizeOff, p.maxThreads, p.syncOff, p.idleEventOff, p.runQueueOff, p.threadsOff, p.backOff];
 }
 
 /** In the child: the pool forgets its threads, so the next schedule spawns new ones. */

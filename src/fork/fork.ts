@@ -15,6 +15,9 @@ import { watchDetached, type DetachedChild } from "./detached.ts";
 import { endAs } from "./exit.ts";
 import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
+import { allRegistrations } from "./isolate.ts";
+import { makeForkable } from "./forkable.ts";
+import { emptyPlan, fits, forkWith, madeInJs, nativeShim } from "./native.ts";
 import { prepareAll, undoAll, type Step } from "./step.ts";
 import { blockingSteps, detachedSteps, type ForkContext } from "./steps.ts";
 import { stopTogether } from "./terminal.ts";
@@ -90,18 +93,32 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   validate(o, mode);
   const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now(), stack: callerStack() };
   if (mode === "detached") info.detached = true;
-  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, said: [-1, -1], terminal: null };
+  const shim = nativeShim();
+  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, said: [-1, -1], terminal: null, native: shim !== null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
   prepareAll(steps);
+  let native = false;
   const t0 = performance.now();
   try {
-    c.pid = cFork();
+    const plan = emptyPlan(c.parentPid);
+    if (shim) for (const s of steps) s.plan?.(plan);
+    native = shim !== null && fits(plan);
+    if (shim && !native) {
+      // Too large for the native tables (hundreds of kept descriptors): the steps run in JS.
+      makeForkable();
+      c.registrations = allRegistrations();
+    }
+    c.pid = native ? forkWith(shim!, plan) : cFork();
   } catch (e) {
     undoAll(steps);
     throw e;
   }
   if (c.pid === 0) {
-    for (const s of steps) s.child?.();
+    if (!native) {
+      madeInJs();
+      for (const s of steps) s.kernel?.();
+    }
+    for (const s of steps) s.child?.(native);
     return { role: "child", depth: depth(), parentPid: c.parentPid };
   }
   for (const s of steps) s.parent?.();

@@ -40,11 +40,17 @@ const EPOLLEXCLUSIVE = 1 << 28;
 const EPOLLIN = 1;
 const SQLITE_MAGIC = "SQLite format 3\0";
 
-let lastReport: IsolationReport | undefined;
+let lastReport: IsolationReport | (() => IsolationReport) | undefined;
 
-/** What the last isolate() in this process did. */
+/** What the last isolation in this process did. */
 export function isolationReport(): IsolationReport | undefined {
+  if (typeof lastReport === "function") lastReport = lastReport();
   return lastReport;
+}
+
+/** Records what the isolation did (read later; a function is called on first read). */
+export function recordReport(r: IsolationReport | (() => IsolationReport)): void {
+  lastReport = r;
 }
 
 // Puts `fresh` at descriptor `fd` with fd's close-on-exec flag, and closes `fresh`.

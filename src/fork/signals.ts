@@ -23,11 +23,13 @@ export interface Forwarding {
   attach(pid: number): void;
   /** In the child: puts back the dispositions the parent had (the child inherits the handler). */
   restoreInChild(): void;
+  /** The dispositions restoreInChild() puts back (for the native fork, which does it in C). */
+  saved(): [number, Uint8Array][];
   /** In the parent after the wait, or when the snapshot is refused: restores the dispositions and acts on what arrived. */
   end(): void;
 }
 
-const NONE: Forwarding = { attach() {}, restoreInChild() {}, end() {} };
+const NONE: Forwarding = { attach() {}, restoreInChild() {}, saved: () => [], end() {} };
 
 /**
  * Installed before the fork, so that a signal between the fork and the wait (a Ctrl+C) is
@@ -82,6 +84,7 @@ export function prepareForwarding(numbers: number[]): Forwarding {
     restoreInChild() {
       restore();
     },
+    saved: () => [...saved].reverse(),
     end() {
       if (ended) return;
       ended = true;

@@ -1,9 +1,11 @@
 // The fork as an ordered list of steps. Each step says what it does before the fork (prepare),
-// how that is taken back if the snapshot is refused (undo), what it does in the child right
-// after the fork (child), in the parent right after the fork (parent), and in the parent once a
-// waited-for child has been reaped (finish). fork.ts runs them: prepare and child in list order,
-// undo and finish in reverse.
+// how that is taken back if the snapshot is refused (undo), what the child's kernel work is
+// (plan, done natively by the fork itself; or kernel, the same in JavaScript where it cannot be),
+// what it does in the child before user code (child), in the parent right after the fork
+// (parent), and in the parent once a waited-for child has been reaped (finish). fork.ts runs
+// them: prepare, plan, kernel and child in list order, undo and finish in reverse.
 import { messages, SnapshotError } from "../errors.ts";
+import type { NativePlan } from "./native.ts";
 
 /** One step of the fork. Every hook is optional. */
 export interface Step {
@@ -13,8 +15,12 @@ export interface Step {
   prepare?(): void;
   /** In the parent, when a later step or the fork failed: takes back what `prepare` made. */
   undo?(): void;
-  /** In the child, right after the fork, before any user code. */
-  child?(): void;
+  /** In the parent, right before a native fork: what the child's native part must do (see native.ts). */
+  plan?(p: NativePlan): void;
+  /** In the child after a fork without the native part: the same work as `plan` asked for, in JavaScript. */
+  kernel?(): void;
+  /** In the child, after the kernel work (native or not), before any user code; `native` says which. */
+  child?(native: boolean): void;
   /** In the parent, right after the fork. */
   parent?(): void;
   /** In a trial's parent once the child said its function went async: the wait is over, the child runs on. */

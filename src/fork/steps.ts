@@ -5,7 +5,9 @@
 // forkable, epoll, quiesce. The forkable memory, the epoll registrations and quiescence come
 // last, right before the fork, so that nothing made before is left out of them; quiescence is
 // the very last (what runs before it can wake a helper), and redoes the other two if it waited.
-import { prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
+// With the native fork (native.ts) the forkable memory and the registrations are done by the
+// fork call itself, after quiescence, and the child's kernel work by its plan.
+import { finishRuntime, nativeRepair, prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
@@ -18,7 +20,9 @@ import { installExitHooks } from "./exit.ts";
 import { makeForkable } from "./forkable.ts";
 import { keepInChild, letGo } from "./handover.ts";
 import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts";
+import { isolatedNatively, isolationFlags } from "./isolate-native.ts";
 import { state, type SnapshotInfo } from "./lineage.ts";
+import { F, nativeOut, OUT, planRepair, repairResult } from "./native.ts";
 import { quiesce } from "./quiesce.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
 import type { Step } from "./step.ts";
@@ -46,6 +50,8 @@ export interface ForkContext {
   said: [read: number, write: number];
   /** The terminal, when the child takes it; read by the wait for job control. */
   terminal: TerminalPlan | null;
+  /** The fork is native (native.ts): the forkable memory, the registrations and the child's kernel work are its own. */
+  native: boolean;
   /** What the child said, read once it has been reaped. */
   message?: Message;
 }
@@ -78,10 +84,12 @@ function check(c: ForkContext): Step {
 function identity(c: ForkContext): Step {
   return {
     name: "identity",
-    child() {
+    kernel() {
       setParentDeathSignal(SIGKILL);
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
-      (process as { pid: number }).pid = getpid();
+    },
+    child(native) {
+      (process as { pid: number }).pid = native ? nativeOut()[OUT.PID]! : getpid();
       if (process.ppid !== c.parentPid) {
         try {
           Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
@@ -98,7 +106,8 @@ function signals(c: ForkContext): Step {
     name: "signals",
     prepare: () => void (f = prepareForwarding(forwardedSignals(c.o))),
     undo: () => f.end(),
-    child: () => f.restoreInChild(),
+    plan: (p) => void p.signals.push(...f.saved()),
+    kernel: () => f.restoreInChild(),
     parent: () => f.attach(c.pid),
     release: () => f.end(),
     finish: () => f.end(),
@@ -116,7 +125,10 @@ function terminal(c: ForkContext): Step {
       c.terminal = planTerminal(c.mode === "trial" ? false : c.o.foreground);
       group = ownGroup(c.terminal);
     },
-    child: () => void (group && childTakesTerminal(c.terminal)),
+    plan(p) {
+      if (group) p.flags |= F.GROUP | (c.terminal ? F.TERMINAL : 0);
+    },
+    kernel: () => void (group && childTakesTerminal(c.terminal)),
     parent: () => void (group && parentHandsTerminal(c.terminal, c.pid)),
     finish: () => void (c.terminal && parentTakesTerminalBack(c.terminal)),
   };
@@ -149,8 +161,9 @@ function saidPipe(c: ForkContext): Step {
       close(c.said[0]);
       close(c.said[1]);
     },
+    plan: (p) => void p.close.push(c.said[0]),
+    kernel: () => close(c.said[0]),
     child() {
-      close(c.said[0]);
       const s = state();
       if (s.said >= 0) close(s.said); // a trial ancestor's
       s.said = c.said[1];
@@ -172,7 +185,8 @@ function exitPipe(c: ForkContext): Step {
       close(c.exitRead);
       close(write);
     },
-    child: () => close(c.exitRead),
+    plan: (p) => void p.close.push(c.exitRead),
+    kernel: () => close(c.exitRead),
     parent: () => close(write),
   };
 }
@@ -214,31 +228,41 @@ function exit(c: ForkContext): Step {
 
 // The parent's kernel objects out of the child's reach.
 function isolation(c: ForkContext): Step {
+  const policy = () => isolationFor(c.mode, c.o.isolation);
+  const keep = () => [...c.keep, ...state().keepFds];
+  const deaf = c.mode === "trial";
   return {
     name: "isolate",
-    child: () => void isolate(isolationFor(c.mode, c.o.isolation), [...c.keep, ...state().keepFds], c.registrations, c.mode === "trial"),
+    plan(p) {
+      p.flags |= isolationFlags(policy(), deaf);
+      p.keep.push(...keep());
+    },
+    kernel: () => void isolate(policy(), keep(), c.registrations, deaf),
+    child: (native) => void (native && isolatedNatively(policy(), keep(), deaf)),
   };
 }
 
 // Bun's helper threads made whole in the child, from what the parent read.
-function runtime(): Step {
+function runtime(c: ForkContext): Step {
   let prep: ReturnType<typeof prepareRuntime>;
   return {
     name: "runtime",
-    prepare: () => void (prep = prepareRuntime()),
-    child: () => repairRuntime(prep),
+    prepare: () => void (prep = prepareRuntime(!c.native)),
+    plan: (p) => planRepair(p, nativeRepair(prep)),
+    kernel: () => repairRuntime(prep),
+    child: (native) => void (native && finishRuntime(prep, repairResult())),
   };
 }
 
 // Right before the fork: every mapping forkable.
-function forkable(): Step {
-  return { name: "forkable", prepare: () => void makeForkable() };
+function forkable(c: ForkContext): Step {
+  return { name: "forkable", prepare: () => void (c.native || makeForkable()) };
 }
 
 // The registrations of every epoll instance, read right before the fork: the child rebuilds its
 // instances from these, never from the shared instance the parent goes on changing.
 function epoll(c: ForkContext): Step {
-  return { name: "epoll", prepare: () => void (c.registrations = allRegistrations()) };
+  return { name: "epoll", prepare: () => void (c.native || (c.registrations = allRegistrations())) };
 }
 
 // Last before the fork: helper threads asleep and not about to wake. When it had to wait, helpers
@@ -247,7 +271,7 @@ function quiet(c: ForkContext): Step {
   return {
     name: "quiesce",
     prepare() {
-      if (!QUIESCE || !quiesce().waited) return;
+      if (!QUIESCE || !quiesce().waited || c.native) return;
       makeForkable();
       c.registrations = allRegistrations();
     },
@@ -257,10 +281,10 @@ function quiet(c: ForkContext): Step {
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
   const said = c.mode === "trial" ? [saidPipe(c)] : [];
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(), forkable(), epoll(c), quiet(c)];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */
 export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(), forkable(), epoll(c), quiet(c)];
+  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }

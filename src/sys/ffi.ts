@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages, SnapshotError, syscallError } from "../errors.ts";
+import { FORK_C } from "./fork-c.ts";
 import { FORWARD_C } from "./forward-c.ts";
 import { HANGUP_C } from "./hangup-c.ts";
 
@@ -166,4 +167,16 @@ export function compileHangupWatcher(): { snap_watch_hangup(fd: number): number 
   return compileC("hangup.c", HANGUP_C, { snap_watch_hangup: { args: ["i32"], returns: "i32" } }).symbols as unknown as {
     snap_watch_hangup(fd: number): number;
   };
+}
+
+/** The native fork (fork-c.ts): snap_fork(plan, out, sigactions, text), see src/fork/native.ts. */
+export interface ForkShim {
+  snap_fork(plan: Float64Array, out: Float64Array, sigs: Uint8Array, text: Uint8Array): number;
+}
+
+/** Compiles the native fork (TinyCC); throws where this Bun cannot. */
+export function compileForkShim(): ForkShim {
+  return compileC("fork.c", FORK_C, {
+    snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  }).symbols as unknown as ForkShim;
 }

@@ -16,11 +16,13 @@ const SYS_GETTID = process.arch === "arm64" ? 178 : 186;
 /** fork(2): the child's pid in the parent, 0 in the child. Throws with the errno code on failure. */
 export function fork(): number {
   const r = libc().fork();
-  if (r === -1) {
-    const e = errno();
-    throw syscallError("fork", e, messages.forkFailed(syscallError("fork", e).code));
-  }
+  if (r === -1) throw forkError(errno());
   return r;
+}
+
+/** The error of a fork(2) that failed with `e`, saying what to do. */
+export function forkError(e: number): Error {
+  return syscallError("fork", e, messages.forkFailed(syscallError("fork", e).code));
 }
 
 /** _exit(2): ends this process now, running nothing. */

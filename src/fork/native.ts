@@ -1,0 +1,160 @@
+// The native fork: each step writes what the child must do into a plan (its `plan` hook), and
+// one C call (src/sys/fork-c.ts) makes every mapping forkable, reads the epoll registrations,
+// forks, and in the child does all of it before returning: no JavaScript runs in the child
+// between the fork and the steps' small `child` hooks. Where TinyCC is missing (or with
+// BUN_SNAPSHOT_NATIVE=0), or the plan is larger than its tables, the steps run their `kernel`
+// hooks in JavaScript instead (the same rules; tests run both).
+import type { NativeRepair, NativeRepairResult } from "../bun-internals/runtime.ts";
+import { compileForkShim, type ForkShim } from "../sys/ffi.ts";
+import { forkError } from "../sys/process.ts";
+
+/** The plan's flags (fork-c.ts F_*). */
+export const F = {
+  FORKABLE: 1,
+  GROUP: 2,
+  TERMINAL: 4,
+  ISOLATE: 8,
+  FILES_SHARED: 16,
+  CONN_SHARED: 32,
+  LISTENERS_CLOSED: 64,
+  DB_WRITABLE: 128,
+  DB_COPY: 256,
+  DEAF: 512,
+  POOL: 1024,
+  HTTP_RUST: 2048,
+  HTTP_ZIG: 4096,
+} as const;
+
+/** What the child's native part must do, filled in by the steps. */
+export interface NativePlan {
+  flags: number;
+  parentPid: number;
+  /** Descriptors isolation leaves as they are (0, 1 and 2 always). */
+  keep: number[];
+  /** Descriptors the child closes. */
+  close: number[];
+  /** Dispositions the child gets back (struct sigaction as saved). */
+  signals: [number, Uint8Array][];
+  /** The work pool's proven layout (workpool.ts PoolLayout, in field order). */
+  pool?: number[];
+  /** The HTTP thread's proof: [slot, pthread, once] (HTTP_RUST) or [lock] (HTTP_ZIG). */
+  http?: number[];
+}
+
+// Slots of the plan and of out: fork-c.ts P_* and O_*.
+const P = { PARENT: 1, NKEEP: 2, NCLOSE: 3, NSIG: 4, POOL: 8, HTTP: 16, CLOSE: 24, SIG: 32, KEEP: 96 };
+const CAP = { KEEP: 160, CLOSE: 8, SIG: 64 };
+const SACT = 152;
+/** Slots of what the native part reports (fork-c.ts O_*). */
+export const OUT = {
+  PID: 0, ERRNO: 1, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
+  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, ISOLATE_US: 24, REPAIR_US: 25,
+  KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
+} as const;
+/** out[STATUS] in the child: isolated natively, tables too small (isolate in JS), not asked. */
+export const ISOLATED = 0;
+export const OVERFLOW = 1;
+/** A helper check's code: repaired, or nothing to repair (never started in the parent's copy). */
+export const REPAIRED = 0;
+export const UNUSED = 100;
+
+const planBuf = new Float64Array(256);
+const outBuf = new Float64Array(512);
+const sigBuf = new Uint8Array(SACT * CAP.SIG);
+const textBuf = new Uint8Array(16384);
+
+let shim: ForkShim | null | undefined;
+
+/** The native fork, compiled once per process (children inherit it); null where it cannot be used. */
+export function nativeShim(): ForkShim | null {
+  if (shim !== undefined) return shim;
+  if (process.env["BUN_SNAPSHOT_NATIVE"] === "0") return (shim = null);
+  try {
+    shim = compileForkShim();
+  } catch {
+    shim = null; // no TinyCC in this Bun: the steps run in JavaScript
+  }
+  return shim;
+}
+
+/** A plan with nothing to do yet. */
+export function emptyPlan(parentPid: number): NativePlan {
+  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [] };
+}
+
+/** Whether the plan fits the native tables. */
+export function fits(p: NativePlan): boolean {
+  return p.keep.length <= CAP.KEEP && p.close.length <= CAP.CLOSE && p.signals.length <= CAP.SIG;
+}
+
+/** Forks with `p` done natively in the child: the child's pid in the parent, 0 in the child. */
+export function forkWith(s: ForkShim, p: NativePlan): number {
+  planBuf.fill(0);
+  planBuf[0] = p.flags;
+  planBuf[P.PARENT] = p.parentPid;
+  planBuf[P.NKEEP] = p.keep.length;
+  p.keep.forEach((fd, i) => (planBuf[P.KEEP + i] = fd));
+  planBuf[P.NCLOSE] = p.close.length;
+  p.close.forEach((fd, i) => (planBuf[P.CLOSE + i] = fd));
+  planBuf[P.NSIG] = p.signals.length;
+  p.signals.forEach(([sig, act], i) => {
+    planBuf[P.SIG + i] = sig;
+    sigBuf.set(act.subarray(0, SACT), i * SACT);
+  });
+  p.pool?.forEach((v, i) => (planBuf[P.POOL + i] = v));
+  p.http?.forEach((v, i) => (planBuf[P.HTTP + i] = v));
+  const pid = s.snap_fork(planBuf, outBuf, sigBuf, textBuf);
+  if (pid < 0) throw forkError(-pid);
+  if (pid === 0) usedNative = true;
+  return pid;
+}
+
+let usedNative = false;
+
+/** Whether this process was made by the native fork (false at depth 0 and after a fork in JavaScript). */
+export function madeNatively(): boolean {
+  return usedNative;
+}
+
+/** In a child made without the native fork: says so (madeNatively() is false). */
+export function madeInJs(): void {
+  usedNative = false;
+}
+
+/** In the child, right after forkWith(): what the native part did (read before any later snapshot). */
+export function nativeOut(): Float64Array {
+  return outBuf;
+}
+
+/** A string the native part wrote at `at` in its text buffer ("" when none). */
+export function nativeText(at: number): string {
+  if (at < 0) return "";
+  const end = textBuf.indexOf(0, at);
+  return Buffer.from(textBuf.subarray(at, end < 0 ? textBuf.length : end)).toString("utf8");
+}
+
+/** Adds the helpers' checks and writes (runtime.ts nativeRepair) to the plan. */
+export function planRepair(p: NativePlan, r: NativeRepair): void {
+  if (r.pool) {
+    p.flags |= F.POOL;
+    p.pool = r.pool;
+  }
+  if (r.http) {
+    p.flags |= "rust" in r.http ? F.HTTP_RUST : F.HTTP_ZIG;
+    p.http = "rust" in r.http ? r.http.rust : r.http.zig;
+  }
+}
+
+/** In the child: what the helpers' checks found. */
+export function repairResult(): NativeRepairResult {
+  const o = outBuf;
+  return {
+    pool: o[OUT.POOL]!,
+    poolListed: o[OUT.POOL_N]!,
+    poolSpawned: o[OUT.POOL_SPAWNED]!,
+    http: o[OUT.HTTP]!,
+    httpValue: o[OUT.HTTP_V]!,
+    connections: o[OUT.CONNS]! > 0,
+    repairMs: o[OUT.REPAIR_US]! / 1000,
+  };
+}
