@@ -13,7 +13,7 @@
 // never completes in the child: the threads running it are gone.
 import { messages, SnapshotError } from "../errors.ts";
 import { listFds } from "../proc/fds.ts";
-import { threads, threadSyscall } from "../proc/threads.ts";
+import { threads, threadSyscall, type ThreadInfo } from "../proc/threads.ts";
 import { liveMemory } from "../sys/mem.ts";
 import { isListening, socketDomain } from "../sys/socket.ts";
 import { failFastHttp, failFastPool } from "./fallback.ts";
@@ -63,7 +63,8 @@ export interface RuntimeReport {
 interface Known {
   pool?: PoolLayout;
   http?: HttpStart;
-  report?: RuntimeReport;
+  /** The report, or the function that makes it when first read. */
+  report?: RuntimeReport | (() => RuntimeReport);
 }
 const KEY = Symbol.for("bun-snapshot.runtime.v2");
 function known(): Known {
@@ -111,9 +112,9 @@ function hasConnections(): boolean {
  * helpers' state is searched for once per process, at the first snapshot where they run; the
  * child checks it (in its own memory, as it was at the fork) before it writes anything.
  */
-export function prepareRuntime(countConnections = true): RuntimePrep {
+export function prepareRuntime(countConnections = true, all: ThreadInfo[] = threads()): RuntimePrep {
   const k = known();
-  const names = k.pool && k.http ? [] : threads(); // once both are proven, their threads need not be counted
+  const names = k.pool && k.http ? [] : all; // once both are proven, their threads need not be counted
   const poolThreads = names.filter((t) => t.name.startsWith("Bun Pool")).length;
   const httpTid = names.find((t) => t.name === "HTTP Client")?.tid ?? 0;
   const prep: RuntimePrep = { pool: { kind: "cold" }, http: { kind: "cold" }, connections: countConnections && hasConnections(), scanMs: 0 };
@@ -231,8 +232,33 @@ export interface NativeRepairResult {
   repairMs: number;
 }
 
-/** In the child after the native fork: the fail-fast paths for what it could not repair, and the report. */
-export function finishRuntime(prep: RuntimePrep, r: NativeRepairResult): void {
+/**
+ * In the parent, planning a native fork: what the child does once the native part has checked
+ * (and where sound, reset) the helpers: nothing in the common case (repaired or unused, no TCP
+ * connection inherited) but record the report, made when first read; else the fail-fast paths.
+ */
+export function finishRuntime(prep: RuntimePrep, result: () => NativeRepairResult): (dry?: boolean) => void {
+  const fine = (code: number) => code === 0 || code === 100;
+  const sound = !prep.disabled && prep.pool.kind !== "unproven" && prep.http.kind !== "unproven";
+  const report = () => reportOf(prep, result());
+  return (dry) => {
+    const r = result();
+    const plain = sound && fine(r.pool) && fine(r.http) && !r.connections;
+    const k = known();
+    if (dry) return;
+    if (plain) k.report = report;
+    else finishSlowly(prep, r);
+  };
+}
+
+// The report of a child whose helpers were all repaired or unused.
+function reportOf(prep: RuntimePrep, r: NativeRepairResult): RuntimeReport {
+  const name = (kind: string, code: number) => (kind === "cold" ? "cold" : code === 0 ? "repaired" : "unused");
+  return { pool: name(prep.pool.kind, r.pool), http: name(prep.http.kind, r.http), agents: false, scanMs: prep.scanMs, repairMs: r.repairMs };
+}
+
+// The child's helpers when one could not be repaired, or TCP connections were inherited.
+function finishSlowly(prep: RuntimePrep, r: NativeRepairResult): void {
   const t0 = performance.now();
   const disabled = prep.disabled === true;
   const pool =
@@ -251,5 +277,7 @@ export function finishRuntime(prep: RuntimePrep, r: NativeRepairResult): void {
 
 /** What repairRuntime() did in this process (undefined at depth 0 or before the first snapshot). */
 export function runtimeReport(): RuntimeReport | undefined {
-  return known().report;
+  const k = known();
+  if (typeof k.report === "function") k.report = k.report();
+  return k.report;
 }

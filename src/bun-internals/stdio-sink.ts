@@ -17,8 +17,17 @@ const WAIT_MS = Number(process.env["BUN_SNAPSHOT_STDIO_WAIT_MS"]) || 10_000;
 const KEY = Symbol.for("bun-snapshot.stdio.v1");
 const STREAMS = [["process.stdout", 1], ["process.stderr", 2]] as const;
 
-// The FileSink behind a Bun stdio stream, if it has one (pipes and files; TTYs write directly).
+// The FileSink behind a Bun stdio stream, if it has one (pipes and files; TTYs write directly);
+// found once per stream (a snapshot child, which ends through flushStdio(), then finds it cached).
+const sinks = new WeakMap<object, Sink>();
 function sinkOf(stream: NodeJS.WriteStream): Sink | undefined {
+  const known = sinks.get(stream);
+  if (known) return known;
+  const found = findSink(stream);
+  if (found) sinks.set(stream, found);
+  return found;
+}
+function findSink(stream: NodeJS.WriteStream): Sink | undefined {
   const key = Object.getOwnPropertySymbols(stream).find((s) => s.description === "kWriteStreamFastPath");
   const sink = key && (stream as unknown as Record<symbol, unknown>)[key];
   return sink && typeof sink === "object" && typeof (sink as Sink).flush === "function" ? (sink as Sink) : undefined;

@@ -9,9 +9,11 @@ import { state } from "./lineage.ts";
 let ending = false;
 
 // Runs the "exit" listeners the policy allows, in order; one that throws is reported, not fatal.
-function runListeners(listeners: Function[], code: number): void {
+// `dry`: a rehearsal (see endChild), nothing runs.
+function runListeners(listeners: Function[], code: number, dry = false): void {
   const s = state();
   const all = s.committed || s.exitHandlers === "all";
+  if (dry) return;
   for (const l of listeners) {
     if (l === onExit || (!all && s.inheritedExit.has(l))) continue;
     try {
@@ -22,8 +24,9 @@ function runListeners(listeners: Function[], code: number): void {
   }
 }
 
-/** Flushes stdio and ends this process now with `code`. */
-export function finish(code: number): never {
+/** Flushes stdio and ends this process now with `code` (`dry`: a rehearsal, returns at once). */
+export function finish(code: number, dry = false): never {
+  if (dry) return undefined as never;
   flushStdio();
   return exitNow(code);
 }
@@ -45,25 +48,35 @@ function onRejection(reason: unknown): void {
   process.exit(1);
 }
 
-/** Sets up how this child ends; runs in child setup, before any user code. */
-export function installExitHooks(policy: "new" | "all"): void {
-  const s = state();
-  s.exitHandlers = policy;
-  s.inheritedExit = new Set(process.listeners("exit"));
-  ending = false;
-  if (!process.listeners("exit").includes(onExit)) {
-    process.prependListener("exit", onExit);
-    process.on("unhandledRejection", onRejection);
-  }
+/**
+ * Sets up how a child ends: installed right before the fork (the child is born with it) and, in
+ * the parent, removed right after it (removeExitHooks), before any of the parent's own code runs.
+ * Returns false when this process has it already (it is a snapshot child itself).
+ */
+export function installExitHooks(): boolean {
+  if (process.listeners("exit").includes(onExit)) return false;
+  process.prependListener("exit", onExit);
+  process.on("unhandledRejection", onRejection);
+  return true;
 }
 
-/** Ends this child now with `code`, running the allowed "exit" listeners first (revert). */
-export function endChild(code: number): never {
+/** Takes back what installExitHooks() added. */
+export function removeExitHooks(): void {
+  process.removeListener("exit", onExit);
+  process.removeListener("unhandledRejection", onRejection);
+}
+
+/**
+ * Ends this child now with `code`, running the allowed "exit" listeners first (revert). With
+ * `dry`, in a parent about to fork: a rehearsal that changes nothing and returns, so that a child
+ * ending at once runs compiled code (see Step.child).
+ */
+export function endChild(code: number, dry = false): never {
   if (!ending) {
-    ending = true;
-    runListeners(process.listeners("exit"), code);
+    if (!dry) ending = true;
+    runListeners(process.listeners("exit"), code, dry);
   }
-  return finish(code);
+  return finish(code, dry);
 }
 
 /**

@@ -94,7 +94,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now(), stack: callerStack() };
   if (mode === "detached") info.detached = true;
   const shim = nativeShim();
-  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, said: [-1, -1], terminal: null, native: shim !== null };
+  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, handed: [], said: [-1, -1], terminal: null, native: shim !== null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
   prepareAll(steps);
   let native = false;
@@ -103,6 +103,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
     const plan = emptyPlan(c.parentPid);
     if (shim) for (const s of steps) s.plan?.(plan);
     native = shim !== null && fits(plan);
+    if (native) for (const s of steps) s.child?.(true, true); // the child's code, compiled here (see Step.child)
     if (shim && !native) {
       // Too large for the native tables (hundreds of kept descriptors): the steps run in JS.
       makeForkable();

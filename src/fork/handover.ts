@@ -11,13 +11,6 @@ import { epollFds } from "../proc/fds.ts";
 import { epollDel } from "../sys/epoll.ts";
 import { close, dup3, O_CLOEXEC } from "../sys/fd.ts";
 import { socketPair } from "../sys/socket.ts";
-import { state } from "./lineage.ts";
-
-
-/** In the child: `fds` stay as they are in this child and in every snapshot taken inside it. */
-export function keepInChild(fds: number[]): void {
-  for (const fd of fds) state().keepFds.add(fd);
-}
 
 /**
  * In the parent, after the fork: replaces `fd` with a socket whose peer is gone, so this process

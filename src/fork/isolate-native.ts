@@ -6,8 +6,8 @@ import { protectDatabases } from "../bun-internals/sqlite.ts";
 import { messages, syscallError } from "../errors.ts";
 import type { Isolation } from "../options.ts";
 import { writeSync } from "node:fs";
-import { isolate, recordReport, type IsolationReport } from "./isolate.ts";
-import { F, nativeOut, nativeText, OUT, OVERFLOW } from "./native.ts";
+import { isolate, reports, type IsolationReport } from "./isolate.ts";
+import { F, nativeText, OUT, OVERFLOW, type NativeResult } from "./native.ts";
 
 // What each failure code of the native part was doing (fork-c.ts W_*).
 const WHAT = ["", "socket", "pipe", "file", "epoll", "wake-up descriptor"];
@@ -52,27 +52,35 @@ function decode(o: Float64Array, texts: Map<number, string>): IsolationReport {
 }
 
 /**
- * In the child after the native fork: finishes the isolation (what `keep` and `deaf` are, see
- * isolate()). The common case (no database, nothing failed) does nothing now but keep a copy of
- * the counts for the report.
+ * In the parent, planning a native fork: what the child does once the native part has isolated
+ * it (what `keep` and `deaf` are, see isolate()). In the common case (no database, nothing
+ * failed) it only records the report, decoded when first read; the function is made here so that
+ * the child allocates nothing.
  */
-export function isolatedNatively(o: Isolation, keep: number[], deaf: boolean): void {
-  const out = nativeOut();
+export function afterNativeIsolation(result: NativeResult, o: Isolation, keep: number[], deaf: boolean): (dry?: boolean) => void {
+  const report = () => decode(result.out, new Map());
+  return (dry) => {
+    const out = result.out;
+    const plain = out[OUT.NDB] === 0 && out[OUT.NDEAD] === 0 && out[OUT.NFAILED] === 0 && out[OUT.STATUS] !== OVERFLOW;
+    if (dry) return;
+    if (plain) reports.last = report;
+    else finishIsolation(result, o, keep, deaf);
+  };
+}
+
+// The rare cases: the tables were too small, a database was open, a descriptor failed.
+function finishIsolation(result: NativeResult, o: Isolation, keep: number[], deaf: boolean): void {
+  const out = result.out;
   if (out[OUT.STATUS] === OVERFLOW) {
     // More descriptors than the native tables: JavaScript does it all, from each instance's own
     // registrations (the parent's read was too large to keep).
     isolate(o, keep, undefined, deaf);
     return;
   }
-  if (out[OUT.NDB] === 0 && out[OUT.NDEAD] === 0 && out[OUT.NFAILED] === 0) {
-    const copy = out.slice(0, OUT.DEAD);
-    recordReport(() => decode(copy, new Map()));
-    return;
-  }
   const texts = new Map<number, string>();
-  for (const [, , at] of [...entries(out, OUT.NDB, OUT.DB, 32, 3), ...entries(out, OUT.NDEAD, OUT.DEAD, 32, 3)]) texts.set(at!, nativeText(at!));
+  for (const [, , at] of [...entries(out, OUT.NDB, OUT.DB, 32, 3), ...entries(out, OUT.NDEAD, OUT.DEAD, 32, 3)]) texts.set(at!, nativeText(result, at!));
   const r = decode(out, texts);
-  recordReport(r);
+  reports.last = r;
   if (r.databases.length || r.unsafeDatabases.length) protectDatabases(r.unsafeDatabases, o.databases === "copy");
   const told = entries(out, OUT.NDEAD, OUT.DEAD, 32, 3).map(([fd, errno, at]) => `fd ${fd} ${texts.get(at!) ?? ""}: ${syscallError("open", errno!).message}`);
   for (const f of r.failed) told.push(`fd ${f.fd} (${f.what || "unknown"}): ${f.error}`);

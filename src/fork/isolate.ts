@@ -40,17 +40,13 @@ const EPOLLEXCLUSIVE = 1 << 28;
 const EPOLLIN = 1;
 const SQLITE_MAGIC = "SQLite format 3\0";
 
-let lastReport: IsolationReport | (() => IsolationReport) | undefined;
+/** What the last isolation in this process did (a function: called on first read, by isolationReport()). */
+export const reports: { last?: IsolationReport | (() => IsolationReport) } = {};
 
 /** What the last isolation in this process did. */
 export function isolationReport(): IsolationReport | undefined {
-  if (typeof lastReport === "function") lastReport = lastReport();
-  return lastReport;
-}
-
-/** Records what the isolation did (read later; a function is called on first read). */
-export function recordReport(r: IsolationReport | (() => IsolationReport)): void {
-  lastReport = r;
+  if (typeof reports.last === "function") reports.last = reports.last();
+  return reports.last;
 }
 
 // Puts `fresh` at descriptor `fd` with fd's close-on-exec flag, and closes `fresh`.
@@ -200,7 +196,7 @@ export function isolate(o: Isolation, keep: number[] = [], atFork?: EpollRegistr
       writeSync(2, messages.isolationFailed(told) + "\n");
     } catch {}
   }
-  lastReport = r;
+  reports.last = r;
   return r;
 }
 

@@ -63,6 +63,42 @@ export function state(): State {
   return s;
 }
 
+/** What a new child's state differs in (see childState()). */
+export interface ChildTerms {
+  toParent: number;
+  said: number;
+  exitHandlers: "new" | "all";
+  maxBytes: number;
+  /** Descriptors this child and its snapshots keep as they are, besides those kept already. */
+  keep: number[];
+}
+
+/**
+ * In the parent, before the fork: the whole state the child will have, built here so that the
+ * child only swaps it in (enterState) instead of building it on copy-on-write pages. The "exit"
+ * listeners it inherits are those of this moment (before the fork installs its own).
+ */
+export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): State {
+  const s = state();
+  return {
+    chain: [...s.chain, { ...entry, pid: -1 }],
+    toParent: t.toParent,
+    said: t.said,
+    exitHandlers: t.exitHandlers,
+    inheritedExit: new Set(process.listeners("exit")),
+    committed: false,
+    keepFds: new Set([...s.keepFds, ...t.keep]),
+    maxBytes: t.maxBytes,
+  };
+}
+
+/** In the child, first thing: `next` (from childState()) becomes this process's state, as `pid` (`dry`: a rehearsal, nothing changes). */
+export function enterState(next: State, pid: number, dry = false): void {
+  if (dry) return;
+  next.chain[next.chain.length - 1]!.pid = pid;
+  (globalThis as { [KEY]?: State })[KEY] = next;
+}
+
 /** 0 in the original process, n inside n nested snapshots. */
 export function depth(): number {
   return state().chain.length - 1;

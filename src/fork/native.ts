@@ -39,6 +39,14 @@ export interface NativePlan {
   pool?: number[];
   /** The HTTP thread's proof: [slot, pthread, once] (HTTP_RUST) or [lock] (HTTP_ZIG). */
   http?: number[];
+  /** Where the child's native part reports (fresh for each fork, so a child's own later snapshots never overwrite it). */
+  result: NativeResult;
+}
+
+/** What the native part of one fork reported (written in the child). */
+export interface NativeResult {
+  out: Float64Array;
+  text: Uint8Array;
 }
 
 // Slots of the plan and of out: fork-c.ts P_* and O_*.
@@ -59,9 +67,8 @@ export const REPAIRED = 0;
 export const UNUSED = 100;
 
 const planBuf = new Float64Array(256);
-const outBuf = new Float64Array(512);
 const sigBuf = new Uint8Array(SACT * CAP.SIG);
-const textBuf = new Uint8Array(16384);
+let last: NativeResult | undefined;
 
 let shim: ForkShim | null | undefined;
 
@@ -79,7 +86,8 @@ export function nativeShim(): ForkShim | null {
 
 /** A plan with nothing to do yet. */
 export function emptyPlan(parentPid: number): NativePlan {
-  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [] };
+  last = { out: new Float64Array(512), text: new Uint8Array(16384) };
+  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [], result: last };
 }
 
 /** Whether the plan fits the native tables. */
@@ -103,7 +111,8 @@ export function forkWith(s: ForkShim, p: NativePlan): number {
   });
   p.pool?.forEach((v, i) => (planBuf[P.POOL + i] = v));
   p.http?.forEach((v, i) => (planBuf[P.HTTP + i] = v));
-  const pid = s.snap_fork(planBuf, outBuf, sigBuf, textBuf);
+  last = p.result;
+  const pid = s.snap_fork(planBuf, p.result.out, sigBuf, p.result.text);
   if (pid < 0) throw forkError(-pid);
   if (pid === 0) usedNative = true;
   return pid;
@@ -121,16 +130,16 @@ export function madeInJs(): void {
   usedNative = false;
 }
 
-/** In the child, right after forkWith(): what the native part did (read before any later snapshot). */
+/** In the child, right after forkWith(): what the native part did (in the parent: the plan's result, not yet written). */
 export function nativeOut(): Float64Array {
-  return outBuf;
+  return last!.out;
 }
 
-/** A string the native part wrote at `at` in its text buffer ("" when none). */
-export function nativeText(at: number): string {
+/** A string the native part wrote at `at` in a result's text ("" when none). */
+export function nativeText(r: NativeResult, at: number): string {
   if (at < 0) return "";
-  const end = textBuf.indexOf(0, at);
-  return Buffer.from(textBuf.subarray(at, end < 0 ? textBuf.length : end)).toString("utf8");
+  const end = r.text.indexOf(0, at);
+  return Buffer.from(r.text.subarray(at, end < 0 ? r.text.length : end)).toString("utf8");
 }
 
 /** Adds the helpers' checks and writes (runtime.ts nativeRepair) to the plan. */
@@ -145,9 +154,9 @@ export function planRepair(p: NativePlan, r: NativeRepair): void {
   }
 }
 
-/** In the child: what the helpers' checks found. */
-export function repairResult(): NativeRepairResult {
-  const o = outBuf;
+/** What the helpers' checks found (read in the child). */
+export function repairResult(r: NativeResult): NativeRepairResult {
+  const o = r.out;
   return {
     pool: o[OUT.POOL]!,
     poolListed: o[OUT.POOL_N]!,

@@ -46,9 +46,8 @@ function msToDeadline(tid: number): number | undefined {
  * or asleep until a deadline less than the margin away (reported with state W). A helper is a
  * thread of a known name, or one named like the main thread (it never named itself).
  */
-export function busyHelpers(): BusyThread[] {
+export function busyHelpers(all: ThreadInfo[] = threads()): BusyThread[] {
   const self = process.pid;
-  const all = threads();
   const mainName = all.find((t) => t.tid === self)?.name;
   const busy: BusyThread[] = [];
   for (const t of all) {
@@ -60,12 +59,13 @@ export function busyHelpers(): BusyThread[] {
 }
 
 /**
- * Waits, up to `limitMs`, until no helper thread is busy. Returns how long it waited, whether it
+ * Waits, up to `limitMs`, until no helper thread is busy (`first`: the threads as read a moment
+ * ago, to check first instead of reading them again). Returns how long it waited, whether it
  * had to, and the helpers still busy when the time ran out (the fork then goes ahead).
  */
-export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy: BusyThread[] } {
+export function quiesce(limitMs = 50, first?: ThreadInfo[]): { waitedMs: number; waited: boolean; busy: BusyThread[] } {
   const t0 = performance.now();
-  let busy = busyHelpers();
+  let busy = busyHelpers(first);
   const waited = busy.length > 0;
   while (busy.length > 0 && performance.now() - t0 < limitMs) {
     Bun.sleepSync(0.1);

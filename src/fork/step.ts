@@ -19,8 +19,13 @@ export interface Step {
   plan?(p: NativePlan): void;
   /** In the child after a fork without the native part: the same work as `plan` asked for, in JavaScript. */
   kernel?(): void;
-  /** In the child, after the kernel work (native or not), before any user code; `native` says which. */
-  child?(native: boolean): void;
+  /**
+   * In the child, after the kernel work (native or not), before any user code; `native` says
+   * which. With `dry`, in the parent right before a native fork: a rehearsal that reads what the
+   * child will read and writes nothing, so that the child runs code already compiled (compiling a
+   * function in the child would write to dozens of copy-on-write pages).
+   */
+  child?(native: boolean, dry?: boolean): void;
   /** In the parent, right after the fork. */
   parent?(): void;
   /** In a trial's parent once the child said its function went async: the wait is over, the child runs on. */

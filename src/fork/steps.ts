@@ -16,14 +16,15 @@ import { unsafeReason } from "../safe/mode.ts";
 import { close, pipe } from "../sys/fd.ts";
 import { getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "../sys/process.ts";
 import { openChannel, receive, type Message } from "./channel.ts";
-import { installExitHooks } from "./exit.ts";
+import { endChild, installExitHooks, removeExitHooks } from "./exit.ts";
 import { makeForkable } from "./forkable.ts";
-import { keepInChild, letGo } from "./handover.ts";
+import { letGo } from "./handover.ts";
 import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts";
-import { isolatedNatively, isolationFlags } from "./isolate-native.ts";
-import { state, type SnapshotInfo } from "./lineage.ts";
+import { afterNativeIsolation, isolationFlags } from "./isolate-native.ts";
+import { childState, enterState, state, type SnapshotInfo, type State } from "./lineage.ts";
 import { F, nativeOut, OUT, planRepair, repairResult } from "./native.ts";
 import { quiesce } from "./quiesce.ts";
+import { threads, type ThreadInfo } from "../proc/threads.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
 import type { Step } from "./step.ts";
 import { childTakesTerminal, ownGroup, parentHandsTerminal, parentTakesTerminalBack, planTerminal, type TerminalPlan } from "./terminal.ts";
@@ -44,6 +45,8 @@ export interface ForkContext {
   registrations: EpollRegistration[];
   /** The channel of a waited-for child (-1 for a detached one). */
   channel: number;
+  /** Connections a detached child takes over (kept as they are there and in its snapshots). */
+  handed: number[];
   /** The read end of a detached child's exit pipe (-1 otherwise). */
   exitRead: number;
   /** A trial's pipe: the parent reads whether the function went async, the child writes (-1 otherwise). */
@@ -52,9 +55,15 @@ export interface ForkContext {
   terminal: TerminalPlan | null;
   /** The fork is native (native.ts): the forkable memory, the registrations and the child's kernel work are its own. */
   native: boolean;
+  /** This process's threads, read once while preparing (by the runtime step, checked first by quiescence). */
+  threads?: ThreadInfo[];
   /** What the child said, read once it has been reaped. */
   message?: Message;
 }
+
+// Bun 1.2 reads the parent's pid once and keeps it (measured on 1.2.23: a child reported its
+// grandparent); later releases read it each time.
+const PPID_CACHED = Bun.version.startsWith("1.2.");
 
 // BUN_SNAPSHOT_QUIESCE=0 turns the wait for idle helper threads off (for measuring it).
 const QUIESCE = process.env["BUN_SNAPSHOT_QUIESCE"] !== "0";
@@ -88,9 +97,11 @@ function identity(c: ForkContext): Step {
       setParentDeathSignal(SIGKILL);
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
     },
-    child(native) {
-      (process as { pid: number }).pid = native ? nativeOut()[OUT.PID]! : getpid();
-      if (process.ppid !== c.parentPid) {
+    child(native, dry) {
+      const pid = native ? nativeOut()[OUT.PID]! : getpid();
+      if (dry) return;
+      (process as { pid: number }).pid = pid;
+      if (PPID_CACHED && process.ppid !== c.parentPid) {
         try {
           Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
         } catch {}
@@ -163,11 +174,6 @@ function saidPipe(c: ForkContext): Step {
     },
     plan: (p) => void p.close.push(c.said[0]),
     kernel: () => close(c.said[0]),
-    child() {
-      const s = state();
-      if (s.said >= 0) close(s.said); // a trial ancestor's
-      s.said = c.said[1];
-    },
     parent: () => close(c.said[1]),
   };
 }
@@ -195,35 +201,53 @@ function exitPipe(c: ForkContext): Step {
 function handOver(c: ForkContext, fds: number[]): Step {
   return {
     name: "handover",
-    prepare: () => void c.keep.push(...fds),
-    child: () => keepInChild(fds),
+    prepare() {
+      c.keep.push(...fds);
+      c.handed.push(...fds);
+    },
     parent: () => fds.forEach(letGo),
   };
 }
 
-// Who the child is: one more level in the chain, talking to its parent over the channel.
+// Who the child is: one more level in the chain, talking to its parent over the channel (and,
+// in a trial, saying on its pipe that its function went async). The parent builds the child's
+// whole state; the child swaps it in. The child does not hold its parent's channel to its own
+// parent, nor a trial ancestor's pipe.
 function lineage(c: ForkContext): Step {
+  let next: State;
+  const inherited = () => [state().toParent, state().said].filter((fd) => fd >= 0);
   return {
     name: "lineage",
-    child() {
-      const s = state();
-      if (s.toParent >= 0) close(s.toParent); // our parent's channel to its own parent
-      if (c.mode !== "trial" && s.said >= 0) {
-        close(s.said); // a trial ancestor's: this child is not a trial
-        s.said = -1;
-      }
-      s.toParent = c.channel;
-      s.chain.push({ ...c.info, pid: getpid() });
-      s.committed = false;
-      s.maxBytes = c.o.maxBytes ?? DEFAULT_MAX_BYTES;
-      delete s.lastOutcome;
+    prepare() {
+      next = childState(c.info, {
+        toParent: c.channel,
+        said: c.mode === "trial" ? c.said[1] : -1,
+        exitHandlers: c.o.exitHandlers ?? "new",
+        maxBytes: c.o.maxBytes ?? DEFAULT_MAX_BYTES,
+        keep: c.handed,
+      });
     },
+    plan: (p) => void p.close.push(...inherited()),
+    kernel: () => inherited().forEach(close),
+    child: (native, dry) => enterState(next, native ? nativeOut()[OUT.PID]! : getpid(), dry),
   };
 }
 
-// How the child ends (flush and _exit, the exit listeners of the policy).
-function exit(c: ForkContext): Step {
-  return { name: "exit", child: () => installExitHooks(c.o.exitHandlers ?? "new") };
+// How the child ends (flush and _exit, the exit listeners of the policy): the hooks are put in
+// place right before the fork and taken back in the parent right after it.
+function exit(): Step {
+  let installed = false;
+  const takeBack = () => {
+    if (installed) removeExitHooks();
+    installed = false;
+  };
+  return {
+    name: "exit",
+    prepare: () => void (installed = installExitHooks()),
+    undo: takeBack,
+    parent: takeBack,
+    child: (_, dry) => void (dry && endChild(0, true)), // the rehearsal of the child's end (revert)
+  };
 }
 
 // The parent's kernel objects out of the child's reach.
@@ -231,26 +255,35 @@ function isolation(c: ForkContext): Step {
   const policy = () => isolationFor(c.mode, c.o.isolation);
   const keep = () => [...c.keep, ...state().keepFds];
   const deaf = c.mode === "trial";
+  let after: (dry?: boolean) => void;
   return {
     name: "isolate",
     plan(p) {
       p.flags |= isolationFlags(policy(), deaf);
       p.keep.push(...keep());
+      after = afterNativeIsolation(p.result, policy(), keep(), deaf);
     },
     kernel: () => void isolate(policy(), keep(), c.registrations, deaf),
-    child: (native) => void (native && isolatedNatively(policy(), keep(), deaf)),
+    child: (native, dry) => void (native && after(dry)),
   };
 }
 
 // Bun's helper threads made whole in the child, from what the parent read.
 function runtime(c: ForkContext): Step {
   let prep: ReturnType<typeof prepareRuntime>;
+  let after: (dry?: boolean) => void;
   return {
     name: "runtime",
-    prepare: () => void (prep = prepareRuntime(!c.native)),
-    plan: (p) => planRepair(p, nativeRepair(prep)),
+    prepare() {
+      c.threads = threads();
+      prep = prepareRuntime(!c.native, c.threads);
+    },
+    plan(p) {
+      planRepair(p, nativeRepair(prep));
+      after = finishRuntime(prep, () => repairResult(p.result));
+    },
     kernel: () => repairRuntime(prep),
-    child: (native) => void (native && finishRuntime(prep, repairResult())),
+    child: (native, dry) => void (native && after(dry)),
   };
 }
 
@@ -271,7 +304,7 @@ function quiet(c: ForkContext): Step {
   return {
     name: "quiesce",
     prepare() {
-      if (!QUIESCE || !quiesce().waited || c.native) return;
+      if (!QUIESCE || !quiesce(undefined, c.threads).waited || c.native) return;
       makeForkable();
       c.registrations = allRegistrations();
     },
@@ -281,10 +314,10 @@ function quiet(c: ForkContext): Step {
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
   const said = c.mode === "trial" ? [saidPipe(c)] : [];
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */
 export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
+  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }

@@ -754,7 +754,9 @@ static int check_http_zig(const double *H, double *out) {
 /* out[O_POOL], out[O_HTTP]: 0 repaired, 100 nothing to repair, else why not (nothing written). */
 static void repair(const double *plan, double *out) {
   int fl = plan[0], c;
-  if (read_maps(0) < 0 || nmaps > MAXMAPS) {
+  /* The table the parent read microseconds before the fork (F_FORKABLE), after quiescence: the
+     child's mappings are the parent's at the fork. */
+  if ((!(fl & F_FORKABLE) && read_maps(0) < 0) || nmaps > MAXMAPS) {
     if (fl & F_POOL) out[O_POOL] = 12;
     if (fl & (F_HTTP_RUST | F_HTTP_ZIG)) out[O_HTTP] = 7;
     return;
