@@ -485,10 +485,19 @@ static void db_entry(double *out, int fd, int unsafe, int at) {
   out[O_NDB] = n + 1;
 }
 
+/* A TCP connection (IPv4 or IPv6, not listening): maybe a node:http keep-alive socket. */
+static void count_connection(int fd, double *out) {
+  int v = 0, a = 0;
+  unsigned int l = 4;
+  if (getsockopt(fd, 1, 39 /* SO_DOMAIN */, &v, &l) != 0 || (v != 2 && v != 10)) return;
+  l = 4;
+  if (getsockopt(fd, 1, 30 /* SO_ACCEPTCONN */, &a, &l) == 0 && !a) out[O_CONNS]++;
+}
+
 /* Returns 0 when done, 1 when the descriptor table is larger than the tables here (nothing was
    changed: the caller isolates in JavaScript). */
 static int isolate(const double *plan, double *out, char *text) {
-  int fl0 = plan[0], dir, n, i, j, stdio_n = 0, dead = -1, quiet = -1, deadr = -1, deadw = -1;
+  int fl0 = plan[0], dir, n, i, j, stdio_n = 0, dead = -1, quiet = -1, deadr = -1, deadw = -1, overflow = 0;
   unsigned long sdev[3], sino[3];
   char path[64], link[4096], info[1024];
   for (i = 0; i < 3; i++) {
@@ -506,11 +515,14 @@ static int isolate(const double *plan, double *out, char *text) {
       if (*p < '0' || *p > '9') continue;
       fd = num(&p, 10);
       if (fd == dir || keep_fd(plan, fd)) continue;
-      if (nent >= MAXFD) {
-        close(dir);
-        return 1;
+      if (nent >= MAXFD) { /* too many to isolate here; still counted: TCP connections */
+        unsigned long dev, ino;
+        overflow = 1;
+        if (fstat_(fd, &dev, &ino, &mode) == 0 && (mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
+        continue;
       }
       if (fstat_(fd, &e_dev[nent], &e_ino[nent], &mode) != 0) continue;
+      if ((mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
       e_fd[nent] = fd;
       e_type[nent] = mode & S_IFMT_;
       e_anon[nent] = A_NONE;
@@ -520,6 +532,7 @@ static int isolate(const double *plan, double *out, char *text) {
       nent++;
     }
   close(dir);
+  if (overflow) return 1;
   /* Databases open for writing, by path, so that their -wal and -journal files are known too. */
   if (!(fl0 & F_DB_WRITABLE))
     for (i = 0; i < nent; i++) {
@@ -598,9 +611,6 @@ static int isolate(const double *plan, double *out, char *text) {
         else if (dup3(quiet, fd, O_CLOEXEC_) < 0) r = err();
         else out[O_LCLOSED]++;
       } else {
-        int v = 0;
-        l = 4;
-        if (getsockopt(fd, 1, 39 /* SO_DOMAIN */, &v, &l) == 0 && (v == 2 || v == 10)) out[O_CONNS]++;
         if (!(fl0 & F_CONN_SHARED)) {
           if (dead < 0 && (dead = dead_socket()) < 0) r = err();
           else if (dup3(dead, fd, O_CLOEXEC_) < 0) r = err();
