@@ -74,6 +74,12 @@ function known(): Known {
 
 // BUN_SNAPSHOT_REPAIR=0 turns the repairs off, so that the fail-fast path can be seen and tested.
 const REPAIR = process.env["BUN_SNAPSHOT_REPAIR"] !== "0";
+// BUN_SNAPSHOT_MUTATE_PROOF=pool|http hands the child a wrong proof (its maxThreads, or its
+// thread handle / start flag, off by one step), so that tests see the child's check refuse it.
+const MUTATE = process.env["BUN_SNAPSHOT_MUTATE_PROOF"];
+function mutated<T>(which: string, proof: T, wrong: (p: T) => T): T {
+  return MUTATE === which ? wrong(proof) : proof;
+}
 const AF_INET = 2;
 const AF_INET6 = 10;
 const DISABLED = "repair disabled by BUN_SNAPSHOT_REPAIR=0";
@@ -126,14 +132,14 @@ export function prepareRuntime(countConnections = true, all: ThreadInfo[] = thre
     if (typeof found === "string") prep.pool = { kind: "unproven", why: found };
     else k.pool = found;
   }
-  if (k.pool) prep.pool = { kind: "proven", proof: k.pool };
+  if (k.pool) prep.pool = { kind: "proven", proof: mutated("pool", k.pool, (p) => ({ ...p, maxThreads: p.maxThreads + 1 })) };
   if (!k.http && httpTid > 0) {
     img ??= liveImage();
     const found = findHttp(img, httpTid);
     if (typeof found === "string") prep.http = { kind: "unproven", why: found };
     else k.http = found;
   }
-  if (k.http) prep.http = { kind: "proven", proof: k.http };
+  if (k.http) prep.http = { kind: "proven", proof: mutated("http", k.http, (h) => ("rust" in h ? { rust: { ...h.rust, pthread: h.rust.pthread + 8 } } : { zig: { lock: h.zig.lock + 4 } })) };
   if (img) prep.scanMs = performance.now() - t0;
   if (!REPAIR) prep.disabled = true;
   return prep;

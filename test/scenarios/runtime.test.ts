@@ -143,3 +143,23 @@ describe("when the repair cannot be used (BUN_SNAPSHOT_REPAIR=0), nothing hangs 
     expect(r.stderr.split(watch).length - 1).toBe(2);
   });
 });
+
+describe("a proof the child's own check refuses (BUN_SNAPSHOT_MUTATE_PROOF): nothing written, the API fails fast", () => {
+  // The native fork checks in C, the JavaScript steps in JS: the same checks, the same words.
+  for (const native of ["1", "0"]) {
+    test(`the pool's, then the HTTP thread's (BUN_SNAPSHOT_NATIVE=${native})`, async () => {
+      const pool = await runFixture("runtime-apis.ts", ["all", "file-text,fetch-http"], { env: { BUN_SNAPSHOT_MUTATE_PROOF: "pool", BUN_SNAPSHOT_NATIVE: native } });
+      const p = lines(pool.stdout);
+      expect(p[0]).toStartWith("file-text fail SnapshotError: Bun.file().text() is unavailable inside a snapshot");
+      expect(p[0]).toContain("(the pool's configuration changed)");
+      expect(p.slice(1)).toEqual(['fetch-http ok "hello"', "parent ok"]);
+      const http = await runFixture("runtime-apis.ts", ["all", "file-text,fetch-http"], { env: { BUN_SNAPSHOT_MUTATE_PROOF: "http", BUN_SNAPSHOT_NATIVE: native } });
+      const h = lines(http.stdout);
+      expect(h[0]).toBe("file-text ok 1000");
+      expect(h[1]).toStartWith("fetch-http fail SnapshotError: fetch() is unavailable inside a snapshot");
+      // Bun 1.4 (Rust statics): the handle no longer matches; 1.2/1.3 (a Zig once): the start flag read one word off.
+      expect(h[1]).toMatch(/\((the HTTP thread's handle changed|the HTTP thread was being started at the fork \(lock \d+\)|the HTTP thread's start flag holds \d+)\)/);
+      expect(h[2]).toBe("parent ok");
+    });
+  }
+});
