@@ -36,6 +36,9 @@ function findSink(stream: NodeJS.WriteStream): Sink | undefined {
 const streamOf = (name: string) => (name === "process.stdout" ? process.stdout : process.stderr);
 // Bytes each stream handed to Bun's buffer after its reader took nothing for WAIT_MS.
 const handedOver = new Map<string, number>();
+// The streams whose writes all go straight to their descriptor so far: their buffer is empty
+// (flushStdio() need not call into Bun for them).
+const through = new Set<string>();
 
 /** Makes writes to stdout and stderr go straight to their descriptors (once per process). */
 export function writeStdioThrough(): void {
@@ -45,16 +48,21 @@ export function writeStdioThrough(): void {
     const sink = sinkOf(streamOf(name));
     if (!sink) continue;
     stream[KEY] = true;
+    if (typeof sink.flush() === "number") through.add(name);
     const original: Write = stream.write.bind(stream);
+    const toBun: Write = (chunk, encoding, cb) => {
+      through.delete(name);
+      return original(chunk, encoding, cb);
+    };
     stream.write = function (chunk: unknown, encoding?: unknown, cb?: unknown) {
       if (typeof encoding === "function") [cb, encoding] = [encoding, undefined];
       // Something is held already: behind it, in order.
-      if (typeof sink.flush() !== "number" || (typeof chunk !== "string" && !ArrayBuffer.isView(chunk))) return original(chunk, encoding, cb);
+      if (typeof sink.flush() !== "number" || (typeof chunk !== "string" && !ArrayBuffer.isView(chunk))) return toBun(chunk, encoding, cb);
       const bytes = typeof chunk === "string" ? Buffer.from(chunk, (encoding as BufferEncoding | undefined) ?? "utf8") : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const written = writeWithin(fd, bytes, WAIT_MS);
       if (written < bytes.length) {
         handedOver.set(name, (handedOver.get(name) ?? 0) + bytes.length - written);
-        return original(Buffer.from(bytes.subarray(written)), undefined, cb);
+        return toBun(Buffer.from(bytes.subarray(written)), undefined, cb);
       }
       if (typeof cb === "function") process.nextTick(cb as () => void);
       return true;
@@ -75,6 +83,7 @@ export function pendingStdio(): { stream: string; bytes?: number } | null {
 /** Writes what stdout and stderr hold now, as far as the descriptors take it without waiting. */
 export function flushStdio(): void {
   for (const [name] of STREAMS) {
+    if (through.has(name)) continue;
     try {
       sinkOf(streamOf(name))?.flush();
     } catch {}

@@ -74,7 +74,11 @@ export function removeExitHooks(): void {
 export function endChild(code: number, dry = false): never {
   if (!ending) {
     if (!dry) ending = true;
-    runListeners(process.listeners("exit"), code, dry);
+    // Nothing to run (the common case: no listener added in this child, the "new" policy) is
+    // known without copying the list.
+    const s = state();
+    const none = !s.committed && s.exitHandlers === "new" && process.listenerCount("exit") <= s.inheritedExit.size;
+    if (!none || dry) runListeners(process.listeners("exit"), code, dry);
   }
   return finish(code, dry);
 }

@@ -39,15 +39,20 @@ export interface NativePlan {
   pool?: number[];
   /** The HTTP thread's proof: [slot, pthread, once] (HTTP_RUST) or [lock] (HTTP_ZIG). */
   http?: number[];
-  /** Where the child's native part reports (fresh for each fork, so a child's own later snapshots never overwrite it). */
+  /** Where the child's native part reports (its counts fresh for each fork, so a child's own later snapshots never overwrite them). */
   result: NativeResult;
 }
 
-/** What the native part of one fork reported (written in the child). */
+/**
+ * What the native part of one fork reported (written in the child). The text (paths of databases
+ * and of files that could not be reopened) is shared by every fork of a process: a child that has
+ * any reads it before user code runs.
+ */
 export interface NativeResult {
   out: Float64Array;
   text: Uint8Array;
 }
+const sharedText = new Uint8Array(16384);
 
 // Slots of the plan and of out: fork-c.ts P_* and O_*.
 const P = { PARENT: 1, NKEEP: 2, NCLOSE: 3, NSIG: 4, POOL: 8, HTTP: 16, CLOSE: 24, SIG: 32, KEEP: 96 };
@@ -86,7 +91,7 @@ export function nativeShim(): ForkShim | null {
 
 /** A plan with nothing to do yet. */
 export function emptyPlan(parentPid: number): NativePlan {
-  last = { out: new Float64Array(512), text: new Uint8Array(16384) };
+  last = { out: new Float64Array(512), text: sharedText };
   return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [], result: last };
 }
 

@@ -76,10 +76,17 @@ export function prepareForwarding(numbers: number[]): Forwarding {
       return got;
     });
   let ended = false;
+  // Signals that arrived before attach(): forwarded to the child then, and owed to this process
+  // at the end as any other (a fast child can be running, and be the reason for a signal, before
+  // its parent is back from fork()).
+  const owed = new Set<number>();
   return {
     attach(pid) {
       s.snap_set_child(pid);
-      for (const n of arrived()) kill(pid, n);
+      for (const n of arrived()) {
+        kill(pid, n);
+        owed.add(n);
+      }
     },
     restoreInChild() {
       restore();
@@ -91,7 +98,7 @@ export function prepareForwarding(numbers: number[]): Forwarding {
       restore();
       s.snap_set_child(0);
       // Delivered again to this process now that its own dispositions are back.
-      for (const n of arrived()) if (n !== SIGINT) kill(getpid(), n);
+      for (const n of new Set([...owed, ...arrived()])) if (n !== SIGINT) kill(getpid(), n);
     },
   };
 }

@@ -65,6 +65,10 @@ export interface ForkContext {
 // grandparent); later releases read it each time.
 const PPID_CACHED = Bun.version.startsWith("1.2.");
 
+// BUN_SNAPSHOT_ATTACH_DELAY_MS: the parent waits this long after the fork before it forwards
+// signals to the child (tests make a signal arrive in between, as a fast child can make happen).
+const ATTACH_DELAY_MS = Number(process.env["BUN_SNAPSHOT_ATTACH_DELAY_MS"]) || 0;
+
 // BUN_SNAPSHOT_QUIESCE=0 turns the wait for idle helper threads off (for measuring it).
 const QUIESCE = process.env["BUN_SNAPSHOT_QUIESCE"] !== "0";
 
@@ -119,7 +123,10 @@ function signals(c: ForkContext): Step {
     undo: () => f.end(),
     plan: (p) => void p.signals.push(...f.saved()),
     kernel: () => f.restoreInChild(),
-    parent: () => f.attach(c.pid),
+    parent() {
+      if (ATTACH_DELAY_MS) Bun.sleepSync(ATTACH_DELAY_MS);
+      f.attach(c.pid);
+    },
     release: () => f.end(),
     finish: () => f.end(),
   };

@@ -9,9 +9,9 @@ import { killTree, lines, readUntil, SAFE_ENV } from "../helpers.ts";
 setDefaultTimeout(60_000);
 
 // Starts the signals fixture in its own process group; resolves once the child said "ready".
-async function start(mode: string) {
+async function start(mode: string, env: Record<string, string> = {}) {
   const proc = Bun.spawn(["setsid", process.execPath, join(import.meta.dir, "../fixtures/signals.ts"), mode], {
-    env: { ...process.env, ...SAFE_ENV },
+    env: { ...process.env, ...SAFE_ENV, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -37,6 +37,13 @@ describe("forwarding", () => {
     process.kill(f.proc.pid, "SIGTERM");
     const r = await f.finish();
     // The child is a copy of the app: the app's handler runs there first, then the child's own.
+    expect(r.out.slice(1)).toEqual(["app SIGTERM at depth 1", "child SIGTERM", "parent resumed, child 0", "app SIGTERM at depth 0", "parent still running"]);
+    expect(r.exitCode).toBe(0);
+  });
+
+  test("a signal that arrives before the parent is back from fork(): the child gets it, and the parent's own handler still runs after", async () => {
+    const f = await start("early", { BUN_SNAPSHOT_ATTACH_DELAY_MS: "300" });
+    const r = await f.finish();
     expect(r.out.slice(1)).toEqual(["app SIGTERM at depth 1", "child SIGTERM", "parent resumed, child 0", "app SIGTERM at depth 0", "parent still running"]);
     expect(r.exitCode).toBe(0);
   });
