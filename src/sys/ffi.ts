@@ -174,9 +174,21 @@ export interface ForkShim {
   snap_fork(plan: Float64Array, out: Float64Array, sigs: Uint8Array, text: Uint8Array): number;
 }
 
-/** Compiles the native fork (TinyCC); throws where this Bun cannot. */
-export function compileForkShim(): ForkShim {
-  return compileC("fork.c", FORK_C, {
-    snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
-  }).symbols as unknown as ForkShim;
+let forkShim: ForkShim | null | undefined;
+
+/**
+ * The native fork, compiled once per process (TinyCC, ~8 ms; children inherit it); null where
+ * this Bun cannot compile it, or with BUN_SNAPSHOT_NATIVE=0 (everything then runs in JavaScript).
+ */
+export function nativeFork(): ForkShim | null {
+  if (forkShim !== undefined) return forkShim;
+  if (process.env["BUN_SNAPSHOT_NATIVE"] === "0") return (forkShim = null);
+  try {
+    forkShim = compileC("fork.c", FORK_C, {
+      snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+    }).symbols as unknown as ForkShim;
+  } catch {
+    forkShim = null; // no TinyCC in this Bun
+  }
+  return forkShim;
 }
