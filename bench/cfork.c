@@ -174,6 +174,11 @@ int cfork_rounds(int rounds, int warmups, double *out, double *cpu) {
 }
 
 long cfork_vmrss_kib(void) { return vmrss_kib(); }
+/* Minor faults of the reaped children so far (for the TinyCC fallback's "child_minflt"). */
+long cfork_children_minflt(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_CHILDREN, &ru) == 0 ? ru.ru_minflt : -1;
+}
 long cfork_map_count(void) { return map_count(); }
 
 #ifndef __TINYC__
