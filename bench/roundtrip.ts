@@ -388,7 +388,7 @@ interface Result {
   chunks: number;
   snap: number[]; // wall ms of each round
   snapInLib: number[];
-  raw: number[];
+  raw: number[]; // bare FFI fork (rawRound): total, until fork returned, the wait
   rawFork: number[];
   rawWait: number[];
   c: number[];
