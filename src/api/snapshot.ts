@@ -5,7 +5,7 @@ import { trackWorkers } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendCommit, sendRevertTo } from "../fork/channel.ts";
 import type { DetachedChild } from "../fork/detached.ts";
-import { endChild } from "../fork/exit.ts";
+import { endChild, revertChild } from "../fork/exit.ts";
 import { forkSnapshot, type Fork } from "../fork/fork.ts";
 import { depth as currentDepth, state, type SnapshotInfo } from "../fork/lineage.ts";
 import type { Outcome } from "../fork/outcome.ts";
@@ -75,11 +75,7 @@ function needSnapshot(fn: string): void {
  * Leaves this snapshot now with exit `code` (default 0): the "exit" listeners the policy
  * allows run, output is flushed, the process ends and its parent resumes. Never returns.
  */
-export function revert(code = 0): never {
-  needSnapshot("revert");
-  if (!Number.isInteger(code) || code < 0 || code > 255) throw new SnapshotError("EINVAL", messages.badExitCode(code));
-  return endChild(code);
-}
+export const revert: (code?: number) => never = revertChild;
 
 /**
  * Unwinds nested snapshots: every snapshot deeper than `target` ends and the process at depth

@@ -257,6 +257,16 @@ export function finishRuntime(prep: RuntimePrep, result: () => NativeRepairResul
   };
 }
 
+/**
+ * A plain child's one write for the helpers (the native part found them repaired or unused, and
+ * no TCP connection): the report, made when first read; undefined when a proof was missing or
+ * the repairs are off (the child then needs finishRuntime()).
+ */
+export function plainRuntimeWrite(prep: RuntimePrep, result: () => NativeRepairResult): [object, string, () => RuntimeReport] | undefined {
+  if (prep.disabled || prep.pool.kind === "unproven" || prep.http.kind === "unproven") return undefined;
+  return [known(), "report", () => reportOf(prep, result())];
+}
+
 // The report of a child whose helpers were all repaired or unused.
 function reportOf(prep: RuntimePrep, r: NativeRepairResult): RuntimeReport {
   const name = (kind: string, code: number) => (kind === "cold" ? "cold" : code === 0 ? "repaired" : "unused");

@@ -80,10 +80,14 @@ export function pendingStdio(): { stream: string; bytes?: number } | null {
   return null;
 }
 
-/** Writes what stdout and stderr hold now, as far as the descriptors take it without waiting. */
-export function flushStdio(): void {
-  for (const [name] of STREAMS) {
-    if (through.has(name)) continue;
+/**
+ * Writes what stdout and stderr hold now, as far as the descriptors take it without waiting
+ * (`dry`: a rehearsal in a parent about to fork, flushes nothing).
+ */
+export function flushStdio(dry = false): void {
+  for (let i = 0; i < STREAMS.length; i++) {
+    const name = STREAMS[i]![0];
+    if (through.has(name) || dry) continue;
     try {
       sinkOf(streamOf(name))?.flush();
     } catch {}

@@ -1,10 +1,11 @@
 // How a snapshot child ends: always through flush + _exit, never through Bun's own shutdown,
 // which can wait forever for helper threads that do not exist in a child (FORK-IN-BUN §2).
 import { flushStdio } from "../bun-internals/stdio-sink.ts";
-import { messages } from "../errors.ts";
+import { messages, SnapshotError } from "../errors.ts";
+import { assertSupported } from "../sys/ffi.ts";
 import { decodeStatus } from "../status.ts";
 import { exitNow, reraise } from "../sys/process.ts";
-import { state } from "./lineage.ts";
+import { depth, state } from "./lineage.ts";
 
 let ending = false;
 
@@ -26,8 +27,8 @@ function runListeners(listeners: Function[], code: number, dry = false): void {
 
 /** Flushes stdio and ends this process now with `code` (`dry`: a rehearsal, returns at once). */
 export function finish(code: number, dry = false): never {
+  flushStdio(dry);
   if (dry) return undefined as never;
-  flushStdio();
   return exitNow(code);
 }
 
@@ -64,6 +65,25 @@ export function installExitHooks(): boolean {
 export function removeExitHooks(): void {
   process.removeListener("exit", onExit);
   process.removeListener("unhandledRejection", onRejection);
+}
+
+/** The token of a rehearsal of revert(): only this package has it. */
+export const REHEARSAL: unique symbol = Symbol("rehearsal");
+
+/**
+ * revert(code) itself (api/snapshot.ts exports this function, so that a parent about to fork can
+ * rehearse it: a function first called in the child is compiled there, on copy-on-write pages).
+ * Ends this snapshot with `code`; throws ENOTSNAPSHOT at depth 0 and EINVAL for a code that is
+ * not 0-255. With `rehearsal` (REHEARSAL), throws nothing and returns.
+ */
+export function revertChild(code = 0, rehearsal?: typeof REHEARSAL): never {
+  const dry = rehearsal === REHEARSAL;
+  assertSupported();
+  const outside = depth() === 0;
+  const bad = !Number.isInteger(code) || code < 0 || code > 255;
+  if (!dry && outside) throw new SnapshotError("ENOTSNAPSHOT", messages.notInSnapshot("revert"));
+  if (!dry && bad) throw new SnapshotError("EINVAL", messages.badExitCode(code));
+  return endChild(code, dry);
 }
 
 /**

@@ -17,7 +17,7 @@ import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
 import { allRegistrations } from "./isolate.ts";
 import { makeForkable } from "./forkable.ts";
-import { emptyPlan, fits, forkWith, madeInJs, nativeShim } from "./native.ts";
+import { emptyPlan, enterPlainly, fits, forkWith, madeInJs, nativeShim, type NativePlan } from "./native.ts";
 import { prepareAll, undoAll, type Step } from "./step.ts";
 import { blockingSteps, detachedSteps, type ForkContext } from "./steps.ts";
 import { stopTogether } from "./terminal.ts";
@@ -98,12 +98,17 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
   prepareAll(steps);
   let native = false;
+  let plan: NativePlan;
   const t0 = performance.now();
   try {
-    const plan = emptyPlan(c.parentPid);
+    plan = emptyPlan(c.parentPid);
     if (shim) for (const s of steps) s.plan?.(plan);
     native = shim !== null && fits(plan);
-    if (native) for (const s of steps) s.child?.(true, true); // the child's code, compiled here (see Step.child)
+    if (native) {
+      // The child's code, compiled here (see Step.child).
+      enterPlainly(plan, true);
+      for (const s of steps) s.child?.(true, true);
+    }
     if (shim && !native) {
       // Too large for the native tables (hundreds of kept descriptors): the steps run in JS.
       makeForkable();
@@ -119,7 +124,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
       madeInJs();
       for (const s of steps) s.kernel?.();
     }
-    for (const s of steps) s.child?.(native);
+    if (!native || !enterPlainly(plan!)) for (const s of steps) s.child?.(native);
     return { role: "child", depth: depth(), parentPid: c.parentPid };
   }
   for (const s of steps) s.parent?.();

@@ -68,6 +68,11 @@ export function afterNativeIsolation(result: NativeResult, o: Isolation, keep: n
   };
 }
 
+/** A plain child's one write for the isolation (see native.ts enterPlainly): the report, made when first read. */
+export function plainIsolationWrite(result: NativeResult): [object, string, () => IsolationReport] {
+  return [reports, "last", () => decode(result.out, new Map())];
+}
+
 // The rare cases: the tables were too small, a database was open, a descriptor failed.
 function finishIsolation(result: NativeResult, o: Isolation, keep: number[], deaf: boolean): void {
   const out = result.out;

@@ -92,6 +92,11 @@ export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): Sta
   };
 }
 
+/** The writes that make `next` this process's state (enterState's, as data: [target, key, value, ...]; `pid` for the pid). */
+export function stateWrites(next: State, pid: unknown): unknown[] {
+  return [next.chain[next.chain.length - 1]!, "pid", pid, globalThis, KEY, next];
+}
+
 /** In the child, first thing: `next` (from childState()) becomes this process's state, as `pid` (`dry`: a rehearsal, nothing changes). */
 export function enterState(next: State, pid: number, dry = false): void {
   if (dry) return;

@@ -41,6 +41,36 @@ export interface NativePlan {
   http?: number[];
   /** Where the child's native part reports (its counts fresh for each fork, so a child's own later snapshots never overwrite them). */
   result: NativeResult;
+  /**
+   * All the child's JavaScript when the native part reports a plain child (isolated, no database,
+   * nothing failed, helpers repaired or unused): these writes, `target[key] = value` (CHILD_PID:
+   * the child's pid). A step that needs more clears `fast`; the steps' child hooks then run.
+   */
+  writes: unknown[];
+  fast: boolean;
+}
+
+/** In a plan's writes: the value is the child's pid. */
+export const CHILD_PID = Symbol("child pid");
+
+/** Adds `target[key] = value` to the writes of a plain child. */
+export function planWrite(p: NativePlan, target: object, key: PropertyKey, value: unknown): void {
+  p.writes.push(target, key, value);
+}
+
+/**
+ * In the child of a native fork: when the native part reports a plain child and every step could
+ * say what it needs as writes, makes them (one function, one loop: few copy-on-write pages) and
+ * returns true; else false (the steps' child hooks do it). With `dry`, in the parent right before
+ * the fork: a rehearsal (compiles it, writes nothing).
+ */
+export function enterPlainly(p: NativePlan, dry = false): boolean {
+  const o = p.result.out;
+  const pid = o[OUT.PID]!;
+  const w = p.writes;
+  if (!p.fast || (o[OUT.PLAIN] !== 1 && !dry)) return false;
+  for (let i = 0; i < w.length; i += 3) if (!dry) (w[i] as Record<PropertyKey, unknown>)[w[i + 1] as PropertyKey] = w[i + 2] === CHILD_PID ? pid : w[i + 2];
+  return true;
 }
 
 /**
@@ -61,7 +91,7 @@ const SACT = 152;
 /** Slots of what the native part reports (fork-c.ts O_*). */
 export const OUT = {
   PID: 0, ERRNO: 1, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
-  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, ISOLATE_US: 24, REPAIR_US: 25,
+  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, ISOLATE_US: 24, REPAIR_US: 25, PLAIN: 26,
   KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
 } as const;
 /** out[STATUS] in the child: isolated natively, tables too small (isolate in JS), not asked. */
@@ -81,7 +111,7 @@ export const nativeShim = nativeFork;
 /** A plan with nothing to do yet. */
 export function emptyPlan(parentPid: number): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
-  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [], result: last };
+  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */

@@ -7,7 +7,7 @@
 // the very last (what runs before it can wake a helper), and redoes the other two if it waited.
 // With the native fork (native.ts) the forkable memory and the registrations are done by the
 // fork call itself, after quiescence, and the child's kernel work by its plan.
-import { finishRuntime, nativeRepair, prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
+import { finishRuntime, nativeRepair, plainRuntimeWrite, prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
@@ -16,13 +16,13 @@ import { unsafeReason } from "../safe/mode.ts";
 import { close, pipe } from "../sys/fd.ts";
 import { getpid, getppid, kill, setParentDeathSignal, SIGKILL } from "../sys/process.ts";
 import { openChannel, receive, type Message } from "./channel.ts";
-import { endChild, installExitHooks, removeExitHooks } from "./exit.ts";
+import { installExitHooks, REHEARSAL, removeExitHooks, revertChild } from "./exit.ts";
 import { makeForkable } from "./forkable.ts";
 import { letGo } from "./handover.ts";
 import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts";
-import { afterNativeIsolation, isolationFlags } from "./isolate-native.ts";
-import { childState, enterState, state, type SnapshotInfo, type State } from "./lineage.ts";
-import { F, nativeOut, OUT, planRepair, repairResult } from "./native.ts";
+import { afterNativeIsolation, isolationFlags, plainIsolationWrite } from "./isolate-native.ts";
+import { childState, enterState, state, stateWrites, type SnapshotInfo, type State } from "./lineage.ts";
+import { CHILD_PID, F, nativeOut, OUT, planRepair, planWrite, repairResult } from "./native.ts";
 import { quiesce } from "./quiesce.ts";
 import { threads, type ThreadInfo } from "../proc/threads.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
@@ -97,6 +97,10 @@ function check(c: ForkContext): Step {
 function identity(c: ForkContext): Step {
   return {
     name: "identity",
+    plan(p) {
+      planWrite(p, process, "pid", CHILD_PID);
+      if (PPID_CACHED) p.fast = false; // the ppid to set is a defineProperty, left to the hook
+    },
     kernel() {
       setParentDeathSignal(SIGKILL);
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
@@ -234,7 +238,10 @@ function lineage(c: ForkContext): Step {
         keep: c.handed,
       });
     },
-    plan: (p) => void p.close.push(...inherited()),
+    plan(p) {
+      p.close.push(...inherited());
+      p.writes.push(...stateWrites(next, CHILD_PID));
+    },
     kernel: () => inherited().forEach(close),
     child: (native, dry) => enterState(next, native ? nativeOut()[OUT.PID]! : getpid(), dry),
   };
@@ -253,7 +260,7 @@ function exit(): Step {
     prepare: () => void (installed = installExitHooks()),
     undo: takeBack,
     parent: takeBack,
-    child: (_, dry) => void (dry && endChild(0, true)), // the rehearsal of the child's end (revert)
+    child: (_, dry) => void (dry && revertChild(0, REHEARSAL)), // the rehearsal of the child's end (revert)
   };
 }
 
@@ -269,6 +276,7 @@ function isolation(c: ForkContext): Step {
       p.flags |= isolationFlags(policy(), deaf);
       p.keep.push(...keep());
       after = afterNativeIsolation(p.result, policy(), keep(), deaf);
+      planWrite(p, ...plainIsolationWrite(p.result));
     },
     kernel: () => void isolate(policy(), keep(), c.registrations, deaf),
     child: (native, dry) => void (native && after(dry)),
@@ -288,6 +296,9 @@ function runtime(c: ForkContext): Step {
     plan(p) {
       planRepair(p, nativeRepair(prep));
       after = finishRuntime(prep, () => repairResult(p.result));
+      const w = plainRuntimeWrite(prep, () => repairResult(p.result));
+      if (w) planWrite(p, ...w);
+      else p.fast = false;
     },
     kernel: () => repairRuntime(prep),
     child: (native, dry) => void (native && after(dry)),

@@ -118,6 +118,7 @@ long syscall(long n, ...);
 #define O_HTTP_V 23
 #define O_ISOLATE_US 24
 #define O_REPAIR_US 25
+#define O_PLAIN 26 /* 1: nothing is left for JavaScript but the plan's writes (src/fork/native.ts) */
 #define O_KEPT 64   /* 64 */
 #define O_DEAD 128  /* 32 x 3: fd, errno, offset of its path in text (a file that could not be reopened) */
 #define O_DB 224    /* 32 x 3: fd, unsafe, offset of its path in text */
@@ -838,6 +839,11 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
   if (fl & (F_POOL | F_HTTP_RUST | F_HTTP_ZIG)) repair(plan, out);
   out[O_REPAIR_US] = now_us() - t;
   out[O_PID] = getpid();
+  /* Plain: isolated here, no database, nothing failed, no TCP connection inherited (node:http
+     agents to clean), the helpers repaired or unused (or not asked). */
+  out[O_PLAIN] = out[O_STATUS] == 0 && out[O_NDB] == 0 && out[O_NDEAD] == 0 && out[O_NFAILED] == 0 && out[O_CONNS] == 0 &&
+    (!(fl & F_POOL) || out[O_POOL] == 0 || out[O_POOL] == 100) &&
+    (!(fl & (F_HTTP_RUST | F_HTTP_ZIG)) || out[O_HTTP] == 0 || out[O_HTTP] == 100);
   return 0;
 }
 `;
