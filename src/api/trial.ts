@@ -3,10 +3,10 @@
 // says so on its "said" pipe, the parent's event loop runs on, and the child, which never
 // returns to the caller, runs its own event loop in place until the promise settles.
 import { deserialize, serialize } from "bun:jsc";
-import { runInLoop } from "../bun-internals/pump.ts";
+import { runInLoop, warmLoop } from "../bun-internals/pump.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendError, sendValue, takeValue } from "../fork/channel.ts";
-import { endChild } from "../fork/exit.ts";
+import { endChild, REHEARSAL } from "../fork/exit.ts";
 import { forkSnapshot, type ParentSide } from "../fork/fork.ts";
 import { state } from "../fork/lineage.ts";
 import type { Outcome } from "../fork/outcome.ts";
@@ -36,8 +36,11 @@ function describeThrown(e: unknown): TrialError {
   return { name: "Error", message: `${messages.trialThrew()} a non-Error value: ${Bun.inspect(e)}` };
 }
 
-// In the child: send the value (or why it cannot be sent) and end.
-function deliver(value: unknown): never {
+// In the child: send the value (or why it cannot be sent) and end. With REHEARSAL, in a parent
+// about to fork: the same calls, sending and ending nothing (a function first called in the
+// child is compiled there, on copy-on-write pages: ~100 page faults each).
+function deliver(value: unknown, rehearsal?: typeof REHEARSAL): never {
+  const dry = rehearsal === REHEARSAL;
   const fd = state().toParent;
   let bytes: Uint8Array;
   try {
@@ -46,7 +49,8 @@ function deliver(value: unknown): never {
     sendError(fd, { name: "DataCloneError", message: messages.trialUncloneable(e instanceof Error ? e.message : String(e)) });
     return endChild(0);
   }
-  sendValue(fd, bytes);
+  sendValue(fd, bytes, dry);
+  if (dry) return undefined as never;
   return endChild(0);
 }
 
@@ -63,20 +67,9 @@ const thenable = (v: unknown): v is PromiseLike<unknown> =>
 // run the event loop right here until it settles: the caller's code never runs again in this
 // process, and nothing is thrown through it. fn runs inside the nested loop from its first line,
 // so that what it starts (a read, a fetch) completes there (see bun-internals/pump.ts).
-function runChild(fn: () => unknown): never {
-  const start = (): Promise<unknown> => {
-    let v: unknown;
-    try {
-      v = fn();
-    } catch (e) {
-      return fail(e);
-    }
-    if (!thenable(v)) return deliver(v);
-    writeAll(state().said, new Uint8Array([ASYNC_BYTE]));
-    const p = Promise.resolve(v);
-    p.then(deliver, fail);
-    return p;
-  };
+function runChild(fn: () => unknown, rehearsal?: typeof REHEARSAL): never {
+  if (rehearsal === REHEARSAL) return undefined as never; // compiled in the parent (see deliver)
+  const start = (): Promise<unknown> => startChild(fn);
   const never = () => fail(new SnapshotError("EINVAL", messages.trialNeverSettled()));
   // Bun's nested loop reports an uncaught error but does not end the process: end it here (the
   // trial fails with that error), unless the app handles such errors itself.
@@ -89,6 +82,22 @@ function runChild(fn: () => unknown): never {
   if (!run.started) start(); // this Bun never ran it: a plain value is still delivered
   if (!run.settled) return fail(new SnapshotError("ENOTSUP", messages.trialNoLoop(Bun.version)));
   return endChild(0); // settled; its handler ends the child first
+}
+
+// The start of the child's side: fn's value delivered, or its promise set to be. With
+// REHEARSAL (in the parent about to fork), fn is not called: a plain value's path is compiled.
+function startChild(fn: () => unknown, rehearsal?: typeof REHEARSAL): Promise<unknown> {
+  let v: unknown;
+  try {
+    v = rehearsal === REHEARSAL ? 0 : fn();
+  } catch (e) {
+    return fail(e);
+  }
+  if (!thenable(v)) return deliver(v, rehearsal);
+  writeAll(state().said, new Uint8Array([ASYNC_BYTE]));
+  const p = Promise.resolve(v);
+  p.then(deliver, fail);
+  return p;
 }
 
 // The parent's result from how the child ended and what it said.
@@ -129,8 +138,12 @@ export interface RunningTrial<T> {
 export function startTrial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | RunningTrial<T> {
   if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
   if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
+  // The child's code, compiled here before the fork (see deliver).
+  startChild(fn, REHEARSAL);
+  (runChild as (f: typeof fn, r: typeof REHEARSAL) => void)(fn, REHEARSAL);
   const r = forkSnapshot(options, { trial: true });
   if (r.role === "child") return runChild(fn);
+  warmLoop();
   if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
   if ("later" in r) return { pid: r.pid, kill: r.kill, result: r.later.then((p) => result<T>(p, options)) };
   return result<T>(r, options);

@@ -49,8 +49,11 @@ export function header(kind: number, length: number): Uint8Array {
   return head;
 }
 
-function send(fd: number, kind: Kind, payload: Uint8Array = new Uint8Array(0)): void {
-  writeAll(fd, header(kind, payload.length));
+// `dry`: a rehearsal in a parent about to fork (see trial.ts): writes nothing.
+function send(fd: number, kind: Kind, payload: Uint8Array = new Uint8Array(0), dry = false): void {
+  const h = header(kind, payload.length);
+  if (dry) return;
+  writeAll(fd, h);
   writeAll(fd, payload);
 }
 
@@ -64,11 +67,11 @@ export function sendRevertTo(fd: number, depth: number): void {
   send(fd, Kind.RevertTo, new TextEncoder().encode(String(depth)));
 }
 
-/** Sends a trial's serialized value, or, when it is over this trial's maxBytes, an error saying so. */
-export function sendValue(fd: number, bytes: Uint8Array): void {
+/** Sends a trial's serialized value, or, when it is over this trial's maxBytes, an error saying so (`dry`: a rehearsal, sends nothing). */
+export function sendValue(fd: number, bytes: Uint8Array, dry = false): void {
   const max = state().maxBytes;
-  if (bytes.length > max) sendError(fd, { name: "SnapshotError", message: messages.trialTooLarge(bytes.length, max) });
-  else send(fd, Kind.Value, bytes);
+  if (bytes.length > max && !dry) sendError(fd, { name: "SnapshotError", message: messages.trialTooLarge(bytes.length, max) });
+  else send(fd, Kind.Value, bytes, dry);
 }
 
 /** Sends a trial's error. */
