@@ -181,8 +181,8 @@ let forkShim: ForkShim | null | undefined;
  * this Bun cannot compile it, or with BUN_SNAPSHOT_NATIVE=0 (everything then runs in JavaScript).
  */
 export function nativeFork(): ForkShim | null {
+  if (process.env["BUN_SNAPSHOT_NATIVE"] === "0") return null; // read each time: tests compare both ways in one process
   if (forkShim !== undefined) return forkShim;
-  if (process.env["BUN_SNAPSHOT_NATIVE"] === "0") return (forkShim = null);
   try {
     forkShim = compileC("fork.c", FORK_C, {
       snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
