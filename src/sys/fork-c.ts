@@ -370,15 +370,18 @@ static int nent, nunwatched, ntext;
 enum { A_NONE, A_EPOLL, A_EVENTFD, A_TIMERFD, A_OTHER };
 enum { W_NONE, W_SOCKET, W_PIPE, W_FILE, W_EPOLL, W_WAKEUP };
 
-static void fail(double *out, int fd, int what, int e) {
-  int n = out[O_NFAILED];
-  if (n < 64) {
-    out[O_FAIL + 3 * n] = fd;
-    out[O_FAIL + 3 * n + 1] = what;
-    out[O_FAIL + 3 * n + 2] = e;
+/* Appends the entry (a, b, c) to the list of out whose count is at slot "count" and whose
+   entries start at slot "at" (at most "cap" kept; the count goes on). */
+static void entry3(double *out, int count, int at, int cap, double a, double b, double c) {
+  int n = out[count];
+  if (n < cap) {
+    out[at + 3 * n] = a;
+    out[at + 3 * n + 1] = b;
+    out[at + 3 * n + 2] = c;
   }
-  out[O_NFAILED] = n + 1;
+  out[count] = n + 1;
 }
+static void fail(double *out, int fd, int what, int e) { entry3(out, O_NFAILED, O_FAIL, 64, fd, what, e); }
 static void list(double *out, int count, int at, int cap, int fd) {
   int n = out[count];
   if (n < cap) out[at + n] = fd;
@@ -476,15 +479,7 @@ static int companion_of(const char *link, int len, const char *text, const doubl
   }
   return -1;
 }
-static void db_entry(double *out, int fd, int unsafe, int at) {
-  int n = out[O_NDB];
-  if (n < 32) {
-    out[O_DB + 3 * n] = fd;
-    out[O_DB + 3 * n + 1] = unsafe;
-    out[O_DB + 3 * n + 2] = at;
-  }
-  out[O_NDB] = n + 1;
-}
+static void db_entry(double *out, int fd, int unsafe, int at) { entry3(out, O_NDB, O_DB, 32, fd, unsafe, at); }
 
 /* A TCP connection (IPv4 or IPv6, not listening): maybe a node:http keep-alive socket. */
 static void count_connection(int fd, double *out) {
@@ -647,14 +642,8 @@ static int isolate(const double *plan, double *out, char *text) {
       }
       if (fresh < 0 || replace(fd, fresh, flags) < 0) {
         /* Fail closed: a file the child cannot reopen is not left shared with the parent. */
-        int k = out[O_NDEAD];
         r = err();
-        if (k < 32) {
-          out[O_DEAD + 3 * k] = fd;
-          out[O_DEAD + 3 * k + 1] = r;
-          out[O_DEAD + 3 * k + 2] = link_of(fd, link, sizeof link) < 0 ? -1 : save_text(text, link);
-        }
-        out[O_NDEAD] = k + 1;
+        entry3(out, O_NDEAD, O_DEAD, 32, fd, r, link_of(fd, link, sizeof link) < 0 ? -1 : save_text(text, link));
         if (dead < 0) dead = dead_socket();
         if (dead >= 0) dup3(dead, fd, flags & O_CLOEXEC_);
         if (own) {
