@@ -19,7 +19,7 @@ import { makeForkable } from "./forkable.ts";
 import { keepInChild, letGo } from "./handover.ts";
 import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts";
 import { state, type SnapshotInfo } from "./lineage.ts";
-import { quiesce } from "./quiesce.ts";
+import { quiesce, unparkHelpers } from "./quiesce.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
 import type { Step } from "./step.ts";
 import { childTakesTerminal, ownGroup, parentHandsTerminal, parentTakesTerminalBack, planTerminal, type TerminalPlan } from "./terminal.ts";
@@ -241,16 +241,33 @@ function epoll(c: ForkContext): Step {
   return { name: "epoll", prepare: () => void (c.registrations = allRegistrations()) };
 }
 
-// Last before the fork: helper threads asleep and not about to wake. When it had to wait, helpers
-// ran meanwhile (they may have mapped memory or changed a registration): both read again.
+// Last before the fork: helper threads asleep and not about to wake, Bun 1.2/1.3's scavenger
+// parked until the fork is done. When it had to wait, helpers ran meanwhile (they may have
+// mapped memory or changed a registration): both read again.
 function quiet(c: ForkContext): Step {
+  let parked = false;
+  const unpark = () => {
+    if (parked) unparkHelpers();
+    parked = false;
+  };
   return {
     name: "quiesce",
     prepare() {
-      if (!QUIESCE || !quiesce().waited) return;
-      makeForkable();
-      c.registrations = allRegistrations();
+      if (!QUIESCE) return;
+      const q = quiesce();
+      parked = q.parked;
+      if (!q.waited) return;
+      try {
+        makeForkable();
+        c.registrations = allRegistrations();
+      } catch (e) {
+        unpark();
+        throw e;
+      }
     },
+    undo: unpark,
+    child: unpark, // the thread is not in the child; its copy of the flags is cleared
+    parent: unpark,
   };
 }
 

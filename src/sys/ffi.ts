@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { messages, SnapshotError, syscallError } from "../errors.ts";
 import { FORWARD_C } from "./forward-c.ts";
 import { HANGUP_C } from "./hangup-c.ts";
+import { PARK_C } from "./park-c.ts";
 
 const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
 
@@ -166,4 +167,22 @@ export function compileHangupWatcher(): { snap_watch_hangup(fd: number): number 
   return compileC("hangup.c", HANGUP_C, { snap_watch_hangup: { args: ["i32"], returns: "i32" } }).symbols as unknown as {
     snap_watch_hangup(fd: number): number;
   };
+}
+
+/** The functions of park.c (park-c.ts): parks one thread of this process in a signal handler. */
+export interface ParkerShim {
+  snap_park_thread(tid: number, sig: number, ms: number): number;
+  snap_park_where(): number | bigint;
+  snap_park_release(): void;
+  snap_park_ptr(): number | bigint | null;
+}
+
+/** Compiles the parking handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
+export function compileParker(): ParkerShim {
+  return compileC("park.c", PARK_C, {
+    snap_park_thread: { args: ["i32", "i32", "i32"], returns: "i32" },
+    snap_park_where: { args: [], returns: "u64" },
+    snap_park_release: { args: [], returns: "void" },
+    snap_park_ptr: { args: [], returns: "ptr" },
+  }).symbols as unknown as ParkerShim;
 }
