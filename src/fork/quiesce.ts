@@ -52,6 +52,12 @@ function timedWait(tid: number): { msLeft: number; pc: number } | undefined {
 // turns it off, for measuring).
 let parking = process.env["BUN_SNAPSHOT_PARK"] !== "0";
 
+// BUN_SNAPSHOT_TEST_FORK_AT_WAKE=1 (tests only): once quiet, sleep until the main-named helper's
+// deadline, so that the fork starts as it wakes (the race parking closes; test/fixtures/at-wake.ts).
+const AT_WAKE = process.env["BUN_SNAPSHOT_TEST_FORK_AT_WAKE"] === "1";
+// When the main-named helper last seen asleep wakes, on performance.now()'s clock.
+let mainHelperWake: number | undefined;
+
 /**
  * The helper threads of this process that are running (state R), in uninterruptible sleep (D),
  * or asleep until a deadline less than the margin away (reported with state W). A helper is a
@@ -70,6 +76,7 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
     else if (t.state === "S" && (TIMED.test(t.name) || t.name === mainName)) {
       const w = timedWait(t.tid);
       if (!w) continue;
+      if (t.name === mainName) mainHelperWake = performance.now() + w.msLeft;
       if (park && t.name === mainName && park.length === 0) park.push({ tid: t.tid, pc: w.pc });
       else if (w.msLeft < WAKE_MARGIN_MS) busy.push({ ...t, state: "W" });
     }
@@ -84,6 +91,16 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
  * parked: then unparkHelpers() must follow, right after the fork or on failure.
  */
 export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
+  const q = quiet(limitMs);
+  if (AT_WAKE && mainHelperWake !== undefined) {
+    const ms = mainHelperWake - performance.now();
+    if (ms > 0 && ms < 200) Bun.sleepSync(ms);
+  }
+  return q;
+}
+
+function quiet(limitMs: number): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
+  mainHelperWake = undefined;
   const t0 = performance.now();
   let waited = false;
   for (;;) {
