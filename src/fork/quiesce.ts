@@ -92,6 +92,7 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
  */
 export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
   const q = quiet(limitMs);
+  if (!q.parked) releaseParked(); // a try that did not park: its signal's disposition back
   if (AT_WAKE && mainHelperWake !== undefined) {
     const ms = mainHelperWake - performance.now();
     if (ms > 0 && ms < 200) Bun.sleepSync(ms);

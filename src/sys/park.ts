@@ -2,42 +2,50 @@
 // handler (park-c.ts) that sleeps until the parent lets it go, so it can take no lock while the
 // fork copies the memory. x86_64 only; elsewhere, or when the compiler or a free real-time
 // signal is missing, every call says "unavailable" and the caller keeps its older rule.
+//
+// The handler is installed only while a thread is being parked, on the highest real-time signal
+// whose disposition is the default, and the disposition is put back when the thread is let go:
+// first SIG_IGN, which discards a signal still pending (one that reached its thread too late),
+// then the saved default. A refused snapshot leaves every disposition as it was.
 import { compileParker, type ParkerShim } from "./ffi.ts";
-import { handlerOf, installInfoHandler, saveAction, sigrtmin } from "./signal.ts";
+import { handlerOf, ignoreAction, installInfoHandler, restoreAction, saveAction, sigrtmin } from "./signal.ts";
 
 const SIGRTMAX = 64;
 // How long the parent waits for the thread to arrive in the handler.
 const ARRIVE_MS = 20;
 
 let shim: ParkerShim | null | undefined;
-let parkSignal = 0;
 let handler = 0n;
+// The signal the handler is installed on now, and the disposition it replaced.
+let installed: { sig: number; saved: Uint8Array } | null = null;
 
-// The shim compiled and its handler installed, once, on the highest real-time signal nobody
-// handles or ignores; then, at each call, that signal still ours (an app may take it later).
-function ready(): boolean {
+// The shim, compiled once (TinyCC, ~35 ms); null where it cannot be.
+function parker(): ParkerShim | null {
   if (shim === undefined) {
     shim = null;
-    if (process.arch !== "x64" || process.platform !== "linux") return false;
+    if (process.arch !== "x64" || process.platform !== "linux") return null;
     try {
       const s = compileParker();
-      const h = BigInt(s.snap_park_ptr() ?? 0);
-      for (let sig = SIGRTMAX; h !== 0n && sig > sigrtmin() + 2; sig--) {
-        if (handlerOf(saveAction(sig)) !== 0n) continue;
-        installInfoHandler(sig, h);
-        [shim, parkSignal, handler] = [s, sig, h];
-        break;
-      }
+      handler = BigInt(s.snap_park_ptr() ?? 0);
+      if (handler !== 0n) shim = s;
     } catch {
       shim = null;
     }
   }
-  if (!shim) return false;
-  try {
-    return handlerOf(saveAction(parkSignal)) === handler;
-  } catch {
-    return false;
+  return shim;
+}
+
+// Installs the handler on the highest real-time signal nobody handles or ignores; false if none.
+function install(): boolean {
+  if (installed) return true;
+  for (let sig = SIGRTMAX; sig > sigrtmin() + 2; sig--) {
+    const saved = saveAction(sig);
+    if (handlerOf(saved) !== 0n) continue;
+    installInfoHandler(sig, handler);
+    installed = { sig, saved };
+    return true;
   }
+  return false;
 }
 
 /**
@@ -50,20 +58,35 @@ export type ParkResult = "parked" | "moved" | "late" | "gone" | "unavailable";
 /**
  * Parks thread `tid`, which /proc showed blocked in a system call returning to `pc`; "parked"
  * only if the signal interrupted that very call (at `pc`, or `pc - 2` when the kernel rewound
- * it to restart). At most one thread is parked at a time; releaseParked() lets it go.
+ * it to restart). At most one thread is parked at a time; releaseParked() lets it go and puts
+ * the signal's disposition back, whatever the result.
  */
 export function parkThread(tid: number, pc: number): ParkResult {
-  if (!ready()) return "unavailable";
-  const r = shim!.snap_park_thread(tid, parkSignal, ARRIVE_MS);
+  const s = parker();
+  try {
+    if (!s || !install()) return "unavailable";
+  } catch {
+    return "unavailable";
+  }
+  const r = s.snap_park_thread(tid, installed!.sig, ARRIVE_MS);
   if (r < 0) return "gone";
   if (r === 0) return "late";
-  const at = Number(shim!.snap_park_where());
+  const at = Number(s.snap_park_where());
   if (at === pc || at === pc - 2) return "parked";
-  shim!.snap_park_release();
+  s.snap_park_release();
   return "moved";
 }
 
-/** Lets the parked thread go, if any (also right after the fork in the child: nobody is wanted). */
+/**
+ * Lets the parked thread go, if any, and puts the signal's disposition back (in the parent right
+ * after the fork or when the snapshot is refused; in the child, where the thread does not exist,
+ * to forget it and restore the disposition there too).
+ */
 export function releaseParked(): void {
+  if (!installed) return;
   shim?.snap_park_release();
+  const { sig, saved } = installed;
+  installed = null;
+  restoreAction(sig, ignoreAction());
+  restoreAction(sig, saved);
 }

@@ -49,6 +49,13 @@ export function installInfoHandler(sig: number, handler: number | bigint): void 
   check("sigaction", libc().sigaction(sig, act, null));
 }
 
+/** A struct sigaction of SIG_IGN (for restoreAction: it also discards the signal if pending). */
+export function ignoreAction(): Uint8Array {
+  const act = new Uint8Array(SIGACTION_SIZE);
+  new DataView(act.buffer).setBigUint64(0, 1n, true);
+  return act;
+}
+
 /** The handler of a saved disposition: 0n SIG_DFL, 1n SIG_IGN, else the function's address. */
 export function handlerOf(saved: Uint8Array): bigint {
   return new DataView(saved.buffer, saved.byteOffset).getBigUint64(0, true);
