@@ -63,6 +63,12 @@ let parking = process.env["BUN_SNAPSHOT_PARK"] !== "0";
 // BUN_SNAPSHOT_TEST_FORK_AT_WAKE=1 (tests only): once quiet, sleep until the main-named helper's
 // deadline, so that the fork starts as it wakes (the race parking closes; test/fixtures/at-wake.ts).
 const AT_WAKE = process.env["BUN_SNAPSHOT_TEST_FORK_AT_WAKE"] === "1";
+// The main thread's name at the last look (a helper of that name is Bun 1.2/1.3's scavenger).
+let lastMainName: string | undefined;
+// How long quiescence waits for that scavenger while it runs (or slipped a parking): forking then
+// is the known hang, so it is never given up on at the general limit; only a thread that never
+// sleeps (not Bun's) would make a fork wait this long.
+const SCAVENGER_LIMIT_MS = 500;
 // When the main-named helper last seen asleep wakes, on performance.now()'s clock.
 let mainHelperWake: number | undefined;
 
@@ -77,6 +83,7 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
   const self = process.pid;
   const all = threads();
   const mainName = all.find((t) => t.tid === self)?.name;
+  lastMainName = mainName;
   const busy: BusyThread[] = [];
   for (const t of all) {
     if (t.tid === self || !(HELPERS.test(t.name) || t.name === mainName)) continue;
@@ -93,10 +100,11 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
 }
 
 /**
- * Waits, up to `limitMs`, until no helper thread is busy, and parks the scavenger of Bun 1.2/1.3
- * (see the top of this file) if there is one. Returns how long it waited, whether it had to, the
- * helpers still busy when the time ran out (the fork then goes ahead), and whether a thread is
- * parked: then unparkHelpers() must follow, right after the fork or on failure.
+ * Waits, up to `limitMs` (up to SCAVENGER_LIMIT_MS while Bun 1.2/1.3's scavenger is the busy
+ * one), until no helper thread is busy, and parks that scavenger (see the top of this file) if
+ * there is one. Returns how long it waited, whether it had to, the helpers still busy when the
+ * time ran out (the fork then goes ahead), and whether a thread is parked: then unparkHelpers()
+ * must follow, right after the fork or on failure.
  */
 export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
   const q = quiet(limitMs);
@@ -127,7 +135,9 @@ function quiet(limitMs: number): { waitedMs: number; waited: boolean; busy: Busy
       // "moved", "late" (it woke: busy now), "gone" (it ended): look again.
     }
     waited = true;
-    if (performance.now() - t0 >= limitMs) return { waitedMs: performance.now() - t0, waited, busy, parked: false };
+    const scavenging = park.length > 0 || busy.some((b) => b.name === lastMainName);
+    const limit = scavenging ? Math.max(limitMs, SCAVENGER_LIMIT_MS) : limitMs;
+    if (performance.now() - t0 >= limit) return { waitedMs: performance.now() - t0, waited, busy, parked: false };
     Bun.sleepSync(0.1);
   }
 }
