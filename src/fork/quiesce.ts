@@ -36,7 +36,10 @@ const FUTEX_WAIT_BITSET = 9;
 const FUTEX_PRIVATE_FLAG = 128;
 const FUTEX_CLOCK_REALTIME = 256;
 
-/** A helper thread that is busy: running (R), in uninterruptible sleep (D), or about to wake (W). */
+/**
+ * A helper thread that is busy: running (R), in uninterruptible sleep (D), about to wake (W), or
+ * (Bun 1.2/1.3's scavenger) asleep outside its timed wait (L).
+ */
 export type BusyThread = ThreadInfo;
 
 // A thread blocked in futex(FUTEX_WAIT_BITSET, ..., abstime), or in its restart after a signal:
@@ -65,6 +68,9 @@ let parking = process.env["BUN_SNAPSHOT_PARK"] !== "0";
 const AT_WAKE = process.env["BUN_SNAPSHOT_TEST_FORK_AT_WAKE"] === "1";
 // The main thread's name at the last look (a helper of that name is Bun 1.2/1.3's scavenger).
 let lastMainName: string | undefined;
+// The thread seen asleep in the scavenger's timed wait: asleep anywhere else (on a lock, maybe
+// holding another) it counts as busy, reported with state "L".
+let scavengerTid = 0;
 // How long quiescence waits for that scavenger while it runs (or slipped a parking): forking then
 // is the known hang, so it is never given up on at the general limit; only a thread that never
 // sleeps (not Bun's) would make a fork wait this long.
@@ -90,7 +96,11 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
     if (t.state === "R" || t.state === "D") busy.push(t);
     else if (t.state === "S" && (TIMED.test(t.name) || t.name === mainName)) {
       const w = timedWait(t.tid);
-      if (!w) continue;
+      if (!w) {
+        if (t.tid === scavengerTid) busy.push({ ...t, state: "L" });
+        continue;
+      }
+      if (t.name === mainName) scavengerTid = t.tid;
       if (t.name === mainName) mainHelperWake = performance.now() + w.msLeft;
       if (park && t.name === mainName && park.length === 0) park.push({ tid: t.tid, pc: w.pc });
       else if (w.msLeft < WAKE_MARGIN_MS) busy.push({ ...t, state: "W" });
