@@ -84,7 +84,7 @@ export const INSTEAD = {
 /** Every message, by situation; tests assert these whole. */
 export const messages = {
   notSupported: (platform: string, arch: string) =>
-    `bun-snapshot needs Linux (x64 or arm64, glibc or musl) with Bun 1.4.5 or newer; this is ${platform}/${arch}`,
+    `bun-snapshot needs Linux (x64 or arm64, glibc or musl) with Bun 1.3.14 or Bun 1.4.5 and newer; this is ${platform}/${arch}`,
   noLibc: (tried: string[]) =>
     `bun-snapshot could not load the C library (tried ${tried.join(", ")}); it needs glibc or musl`,
   syscall: (syscall: string, code: string) => `${syscall}() failed: ${code}`,

@@ -23,8 +23,7 @@ import { allRegistrations, isolate, type EpollRegistration } from "./isolate.ts"
 import { afterNativeIsolation, isolationFlags, plainIsolationWrite } from "./isolate-native.ts";
 import { childState, enterState, state, stateWrites, type SnapshotInfo, type State } from "./lineage.ts";
 import { CHILD_PID, F, nativeOut, OUT, planRepair, planWrite, repairResult } from "./native.ts";
-import { quiesce } from "./quiesce.ts";
-import { threads, type ThreadInfo } from "../proc/threads.ts";
+import { quiesce, unparkHelpers } from "./quiesce.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
 import type { Step } from "./step.ts";
 import { childTakesTerminal, ownGroup, parentHandsTerminal, parentTakesTerminalBack, planTerminal, type TerminalPlan } from "./terminal.ts";
@@ -55,8 +54,6 @@ export interface ForkContext {
   terminal: TerminalPlan | null;
   /** The fork is native (native.ts): the forkable memory, the registrations and the child's kernel work are its own. */
   native: boolean;
-  /** This process's threads, read once while preparing (by the runtime step, checked first by quiescence). */
-  threads?: ThreadInfo[];
   /** What the child said, read once it has been reaped. */
   message?: Message;
 }
@@ -289,10 +286,7 @@ function runtime(c: ForkContext): Step {
   let after: (dry?: boolean) => void;
   return {
     name: "runtime",
-    prepare() {
-      c.threads = threads();
-      prep = prepareRuntime(!c.native, c.threads);
-    },
+    prepare: () => void (prep = prepareRuntime(!c.native)),
     plan(p) {
       planRepair(p, nativeRepair(prep));
       after = finishRuntime(prep, () => repairResult(p.result));
@@ -316,16 +310,38 @@ function epoll(c: ForkContext): Step {
   return { name: "epoll", prepare: () => void (c.native || (c.registrations = allRegistrations())) };
 }
 
-// Last before the fork: helper threads asleep and not about to wake. When it had to wait, helpers
-// ran meanwhile (they may have mapped memory or changed a registration): both read again.
+// Last before the fork: helper threads asleep and not about to wake, Bun 1.2/1.3's scavenger
+// parked until the fork is done. When it had to wait, helpers ran meanwhile (they may have
+// mapped memory or changed a registration): both read again.
 function quiet(c: ForkContext): Step {
+  let parked = false;
+  const unpark = () => {
+    if (parked) unparkHelpers();
+    parked = false;
+  };
   return {
     name: "quiesce",
     prepare() {
-      if (!QUIESCE || !quiesce(undefined, c.threads).waited || c.native) return;
-      makeForkable();
-      c.registrations = allRegistrations();
+      if (!QUIESCE) return;
+      const q = quiesce();
+      parked = q.parked;
+      if (!q.waited || c.native) return; // (the native fork reads both itself, after this)
+      try {
+        makeForkable();
+        c.registrations = allRegistrations();
+      } catch (e) {
+        unpark();
+        throw e;
+      }
     },
+    undo: unpark,
+    // The parked thread is not in the child: the child's copy of the flags and of the handler's
+    // disposition are cleared by the hook (so a parked fork is not a plain one); never in a rehearsal.
+    plan(p) {
+      if (parked) p.fast = false;
+    },
+    child: (_, dry) => void (dry || unpark()),
+    parent: unpark,
   };
 }
 

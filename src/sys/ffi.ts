@@ -10,6 +10,7 @@ import { messages, SnapshotError, syscallError } from "../errors.ts";
 import { FORK_C } from "./fork-c.ts";
 import { FORWARD_C } from "./forward-c.ts";
 import { HANGUP_C } from "./hangup-c.ts";
+import { PARK_C } from "./park-c.ts";
 
 const { i32, u32, u64, i64, ptr: P, void: V, cstring } = FFIType;
 
@@ -191,4 +192,22 @@ export function nativeFork(): ForkShim | null {
     forkShim = null; // no TinyCC in this Bun
   }
   return forkShim;
+}
+
+/** The functions of park.c (park-c.ts): parks one thread of this process in a signal handler. */
+export interface ParkerShim {
+  snap_park_thread(tid: number, sig: number, ms: number): number;
+  snap_park_where(): number | bigint;
+  snap_park_release(): void;
+  snap_park_ptr(): number | bigint | null;
+}
+
+/** Compiles the parking handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
+export function compileParker(): ParkerShim {
+  return compileC("park.c", PARK_C, {
+    snap_park_thread: { args: ["i32", "i32", "i32"], returns: "i32" },
+    snap_park_where: { args: [], returns: "u64" },
+    snap_park_release: { args: [], returns: "void" },
+    snap_park_ptr: { args: [], returns: "ptr" },
+  }).symbols as unknown as ParkerShim;
 }

@@ -8,6 +8,7 @@ import { sigset } from "./process.ts";
 const SIGACTION_SIZE = 152;
 const SA_FLAGS_AT = 136;
 const SA_RESTART = 0x10000000;
+const SA_SIGINFO = 4;
 export const SIGINT = 2;
 export const SIGSTOP = 19;
 export const SIGCONT = 18;
@@ -37,6 +38,27 @@ export function installHandler(sig: number, handler: number | bigint): void {
   view.setBigUint64(0, BigInt(handler), true);
   view.setInt32(SA_FLAGS_AT, SA_RESTART, true);
   check("sigaction", libc().sigaction(sig, act, null));
+}
+
+/** Installs a three-argument C handler (SA_SIGINFO) for `sig` with SA_RESTART and an empty mask. */
+export function installInfoHandler(sig: number, handler: number | bigint): void {
+  const act = new Uint8Array(SIGACTION_SIZE);
+  const view = new DataView(act.buffer);
+  view.setBigUint64(0, BigInt(handler), true);
+  view.setInt32(SA_FLAGS_AT, SA_RESTART | SA_SIGINFO, true);
+  check("sigaction", libc().sigaction(sig, act, null));
+}
+
+/** A struct sigaction of SIG_IGN (for restoreAction: it also discards the signal if pending). */
+export function ignoreAction(): Uint8Array {
+  const act = new Uint8Array(SIGACTION_SIZE);
+  new DataView(act.buffer).setBigUint64(0, 1n, true);
+  return act;
+}
+
+/** The handler of a saved disposition: 0n SIG_DFL, 1n SIG_IGN, else the function's address. */
+export function handlerOf(saved: Uint8Array): bigint {
+  return new DataView(saved.buffer, saved.byteOffset).getBigUint64(0, true);
 }
 
 /** Blocks (true) or unblocks (false) one signal for the calling thread. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { LIMITS } from "../../src/attach/paths.ts";
 import { messages } from "../../src/errors.ts";
 import { cli, CLI, killStarted, start, startApp, until } from "../attach-helpers.ts";
-import { descendants, killTree, ROOT } from "../helpers.ts";
+import { descendants, HAVE_ATTACH, killTree, ROOT } from "../helpers.ts";
 
 setDefaultTimeout(40_000);
 afterAll(killStarted);
@@ -20,7 +20,7 @@ function client(args: string[]) {
   return Bun.spawn([process.execPath, CLI, "attach", ...args], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
 }
 
-test("--timeout on a busy evaluation: exit 1 saying so, and the copy is gone within 2 s", async () => {
+test.skipIf(!HAVE_ATTACH)("--timeout on a busy evaluation: exit 1 saying so, and the copy is gone within 2 s", async () => {
   const app = await startApp();
   const r = await cli(["attach", String(app.pid), "--timeout", "500", "--eval", "for(;;){}"]);
   expect(r).toEqual({ code: 1, out: "", err: messages.attachTimeout(500) });
@@ -28,7 +28,7 @@ test("--timeout on a busy evaluation: exit 1 saying so, and the copy is gone wit
   await app.stop();
 });
 
-test("a killed client: its idle copy, its busy session, end within 2 s", async () => {
+test.skipIf(!HAVE_ATTACH)("a killed client: its idle copy, its busy session, end within 2 s", async () => {
   const app = await startApp();
   const idle = client([String(app.pid), "-e", "new Promise(() => {})"]);
   await until(() => descendants(app.pid).length === 1, 5000, "a copy started");
@@ -57,7 +57,7 @@ async function raw(pid: number) {
 
 const rss = (pid: number) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]) * 1024;
 
-test("a 512 MiB first line: refused after 64 KiB, the connection cut, the app does not grow and goes on serving", async () => {
+test.skipIf(!HAVE_ATTACH)("a 512 MiB first line: refused after 64 KiB, the connection cut, the app does not grow and goes on serving", async () => {
   const app = await startApp();
   const before = rss(app.pid);
   const c = await raw(app.pid);
@@ -77,7 +77,7 @@ test("a 512 MiB first line: refused after 64 KiB, the connection cut, the app do
   await app.stop();
 });
 
-test("connections that say nothing: refused after the first-line limit; one past the cap refused at once", async () => {
+test.skipIf(!HAVE_ATTACH)("connections that say nothing: refused after the first-line limit; one past the cap refused at once", async () => {
   const app = await startApp();
   const conns: Awaited<ReturnType<typeof raw>>[] = [];
   for (let i = 0; i < LIMITS.maxConnections; i++) conns.push(await raw(app.pid));
@@ -93,7 +93,7 @@ test("connections that say nothing: refused after the first-line limit; one past
   await app.stop();
 });
 
-test("one copy more than the cap: refused (exit 1) while the others run; room again once they end", async () => {
+test.skipIf(!HAVE_ATTACH)("one copy more than the cap: refused (exit 1) while the others run; room again once they end", async () => {
   const app = await startApp();
   const held = [];
   for (let i = 0; i < LIMITS.maxSessions; i++) {
@@ -112,7 +112,7 @@ test("one copy more than the cap: refused (exit 1) while the others run; room ag
 const preloaded = (code: string) => start([process.execPath, "--preload", join(ROOT, "src/attach/preload.ts"), "-e", `console.log("up"); ${code}`]);
 
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-  test(`${sig}: the process still ends by the signal, and its socket is gone`, async () => {
+  test.skipIf(!HAVE_ATTACH)(`${sig}: the process still ends by the signal, and its socket is gone`, async () => {
     const app = await preloaded("setInterval(() => {}, 1000);");
     expect(existsSync(sockOf(app.p.pid))).toBe(true);
     app.p.kill(sig);
@@ -122,7 +122,7 @@ for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   });
 }
 
-test("an app with its own SIGTERM handler keeps it (and its socket); an uncaught error and a normal exit remove the socket", async () => {
+test.skipIf(!HAVE_ATTACH)("an app with its own SIGTERM handler keeps it (and its socket); an uncaught error and a normal exit remove the socket", async () => {
   const mark = join(mkdtempSync(join(tmpdir(), "snap-handled-")), "got-sigterm");
   const handled = await preloaded(`process.on("SIGTERM", () => require("node:fs").writeFileSync(${JSON.stringify(mark)}, "")); setInterval(() => {}, 1000);`);
   handled.p.kill("SIGTERM");

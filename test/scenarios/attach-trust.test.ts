@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../../src/errors.ts";
 import { cli, killStarted, start, startApp } from "../attach-helpers.ts";
-import { ROOT } from "../helpers.ts";
+import { HAVE_ATTACH, ROOT } from "../helpers.ts";
 
 setDefaultTimeout(30_000);
 afterAll(killStarted);
@@ -67,7 +67,7 @@ test("a directory others may write in, a symbolic link, a relative BUN_SNAPSHOT_
   await target.stop();
 });
 
-test("control sequences in what the process sent are not printed; --json keeps them escaped", async () => {
+test.skipIf(!HAVE_ATTACH)("control sequences in what the process sent are not printed; --json keeps them escaped", async () => {
   const app = await startApp();
   const code = 'const x = { [Bun.inspect.custom]: () => "\\x1b[2J\\x1b]0;owned\\x07clear\\x9b" }; x';
   expect(await cli(["attach", String(app.pid), "-e", code])).toEqual({ code: 0, out: "clear", err: "" });

@@ -3,7 +3,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { killTree, lines, runFixture, SAFE_ENV } from "../helpers.ts";
+import { BEFORE_1_4, killTree, lines, runFixture, SAFE_ENV } from "../helpers.ts";
 
 // Each scenario bounds itself (test/helpers.ts); bun test's own limit (per file) sits above.
 setDefaultTimeout(60_000);
@@ -85,6 +85,11 @@ describe("no leaks, no hangs", () => {
     const r = await runFixture("gc-busy.ts", ["100"], { timeoutMs: 240_000 });
     expect(r.stdout.trim()).toBe("children 100 ok 100 hung 0 other 0");
   }, 250_000);
+
+  test("50 snapshots forked as the allocator's scavenger wakes: none hangs (Bun 1.2/1.3 park it; 1.4 has none)", async () => {
+    const r = await runFixture("at-wake.ts", ["50"], { env: { BUN_SNAPSHOT_TEST_FORK_AT_WAKE: "1" }, timeoutMs: 120_000 });
+    expect(r.stdout.trim()).toBe(`rounds 50 ok 50 hung 0 raced ${BEFORE_1_4 ? "yes" : "no"}`);
+  }, 130_000);
 
   for (const mode of ["tla", "write-exit"]) {
     test(`children that end by ${mode === "tla" ? "a top-level await then the end of the script" : "stdout.write then process.exit"} always end`, async () => {
