@@ -85,9 +85,8 @@ let mainHelperWake: number | undefined;
  * `park`, a helper named like the main thread asleep until a deadline is not busy whatever the
  * deadline: it is listed in `park` (with where its wait returns to) for the caller to park.
  */
-export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] {
+export function busyHelpers(park?: { tid: number; pc: number }[], all: ThreadInfo[] = threads()): BusyThread[] {
   const self = process.pid;
-  const all = threads();
   const mainName = all.find((t) => t.tid === self)?.name;
   lastMainName = mainName;
   const busy: BusyThread[] = [];
@@ -116,8 +115,8 @@ export function busyHelpers(park?: { tid: number; pc: number }[]): BusyThread[] 
  * time ran out (the fork then goes ahead), and whether a thread is parked: then unparkHelpers()
  * must follow, right after the fork or on failure.
  */
-export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
-  const q = quiet(limitMs);
+export function quiesce(limitMs = 50, first?: ThreadInfo[]): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
+  const q = quiet(limitMs, first);
   if (!q.parked) releaseParked(); // a try that did not park: its signal's disposition back
   if (AT_WAKE && mainHelperWake !== undefined) {
     const ms = mainHelperWake - performance.now();
@@ -126,13 +125,15 @@ export function quiesce(limitMs = 50): { waitedMs: number; waited: boolean; busy
   return q;
 }
 
-function quiet(limitMs: number): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
+// `first`: the threads as read a moment ago (by the runtime step), for the first look.
+function quiet(limitMs: number, first?: ThreadInfo[]): { waitedMs: number; waited: boolean; busy: BusyThread[]; parked: boolean } {
   mainHelperWake = undefined;
   const t0 = performance.now();
   let waited = false;
   for (;;) {
     const park: { tid: number; pc: number }[] = [];
-    const busy = busyHelpers(parking ? park : undefined);
+    const busy = busyHelpers(parking ? park : undefined, first ?? threads());
+    first = undefined;
     if (busy.length === 0) {
       const p = park[0];
       if (!p) return { waitedMs: performance.now() - t0, waited, busy, parked: false };

@@ -24,6 +24,7 @@ import { afterNativeIsolation, isolationFlags, plainIsolationWrite } from "./iso
 import { childState, enterState, state, stateWrites, type SnapshotInfo, type State } from "./lineage.ts";
 import { CHILD_PID, F, nativeOut, OUT, planRepair, planWrite, repairResult } from "./native.ts";
 import { quiesce, unparkHelpers } from "./quiesce.ts";
+import { threads, type ThreadInfo } from "../proc/threads.ts";
 import { prepareForwarding, type Forwarding } from "./signals.ts";
 import type { Step } from "./step.ts";
 import { childTakesTerminal, ownGroup, parentHandsTerminal, parentTakesTerminalBack, planTerminal, type TerminalPlan } from "./terminal.ts";
@@ -54,6 +55,8 @@ export interface ForkContext {
   terminal: TerminalPlan | null;
   /** The fork is native (native.ts): the forkable memory, the registrations and the child's kernel work are its own. */
   native: boolean;
+  /** This process's threads, read once while preparing (by the runtime step; quiescence looks at them first). */
+  threads?: ThreadInfo[];
   /** What the child said, read once it has been reaped. */
   message?: Message;
 }
@@ -286,7 +289,10 @@ function runtime(c: ForkContext): Step {
   let after: (dry?: boolean) => void;
   return {
     name: "runtime",
-    prepare: () => void (prep = prepareRuntime(!c.native)),
+    prepare() {
+      c.threads = threads();
+      prep = prepareRuntime(!c.native, c.threads);
+    },
     plan(p) {
       planRepair(p, nativeRepair(prep));
       after = finishRuntime(prep, () => repairResult(p.result));
@@ -323,7 +329,7 @@ function quiet(c: ForkContext): Step {
     name: "quiesce",
     prepare() {
       if (!QUIESCE) return;
-      const q = quiesce();
+      const q = quiesce(undefined, c.threads);
       parked = q.parked;
       if (!q.waited || c.native) return; // (the native fork reads both itself, after this)
       try {
