@@ -150,16 +150,26 @@ function compileC<S extends Parameters<typeof cc>[0]["symbols"]>(name: string, s
 /** The functions of forward.c, the signal handler a waiting parent runs. */
 export interface ForwarderShim {
   snap_set_child(pid: number): void;
-  snap_count(sig: number): number;
   snap_forward_ptr(): number | bigint | null;
+  /** Every signal's count (0..64) into `out`. */
+  snap_counts(out: Uint32Array): void;
+  /** Forwards to `pid` from now on; `out` gets the counts just before. */
+  snap_attach(pid: number, out: Uint32Array): void;
+  /** Saves the dispositions of `sigs` into `saved` (152 bytes each) and installs the handler on each; 0 or -errno (nothing changed). */
+  snap_install(sigs: Int32Array, n: number, saved: Uint8Array): number;
+  /** Puts back what snap_install() saved. */
+  snap_uninstall(sigs: Int32Array, n: number, saved: Uint8Array): void;
 }
 
 /** Compiles the forwarding handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
 export function compileForwarder(): ForwarderShim {
   return compileC("forward.c", FORWARD_C, {
     snap_set_child: { args: ["i32"], returns: "void" },
-    snap_count: { args: ["i32"], returns: "u32" },
     snap_forward_ptr: { args: [], returns: "ptr" },
+    snap_counts: { args: ["ptr"], returns: "void" },
+    snap_attach: { args: ["i32", "ptr"], returns: "void" },
+    snap_install: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+    snap_uninstall: { args: ["ptr", "i32", "ptr"], returns: "void" },
   }).symbols as unknown as ForwarderShim;
 }
 

@@ -5,7 +5,7 @@ import { sigset } from "./process.ts";
 
 // struct sigaction is laid out alike by glibc and musl on x64 and arm64: handler, a 128-byte
 // mask, int flags, restorer (152 bytes); libc fills in the restorer.
-const SIGACTION_SIZE = 152;
+export const SIGACTION_SIZE = 152;
 const SA_FLAGS_AT = 136;
 const SA_RESTART = 0x10000000;
 const SA_SIGINFO = 4;
@@ -29,15 +29,6 @@ export function saveAction(sig: number): Uint8Array {
 /** Restores a disposition saved by saveAction(). */
 export function restoreAction(sig: number, saved: Uint8Array): void {
   check("sigaction", libc().sigaction(sig, saved, null));
-}
-
-/** Installs a C handler (a function pointer) for `sig` with SA_RESTART and an empty mask. */
-export function installHandler(sig: number, handler: number | bigint): void {
-  const act = new Uint8Array(SIGACTION_SIZE);
-  const view = new DataView(act.buffer);
-  view.setBigUint64(0, BigInt(handler), true);
-  view.setInt32(SA_FLAGS_AT, SA_RESTART, true);
-  check("sigaction", libc().sigaction(sig, act, null));
 }
 
 /** Installs a three-argument C handler (SA_SIGINFO) for `sig` with SA_RESTART and an empty mask. */
