@@ -1,0 +1,3 @@
+#!/bin/sh
+# Runs a scratch script snapshot-safe: bench/research/run.sh heap.ts --mib=1024 ...
+cd "$(dirname "$0")" && exec env BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 BUN_JSC_useWarmUpMarkedBlocks=0 bun "$@"
