@@ -5,7 +5,7 @@
 // steps themselves are in steps.ts.
 import { join } from "node:path";
 import { validate, type Mode, type TrialOptions } from "../options.ts";
-import { assertSupported } from "../sys/ffi.ts";
+import { assertSupported, nativeFork } from "../sys/ffi.ts";
 import { close } from "../sys/fd.ts";
 import { fork as cFork, getpid } from "../sys/process.ts";
 import { useLibcRtmin } from "../sys/signal.ts";
@@ -17,7 +17,7 @@ import { depth, state, type SnapshotInfo } from "./lineage.ts";
 import { makeOutcome, type Outcome } from "./outcome.ts";
 import { allRegistrations } from "./isolate.ts";
 import { makeForkable } from "./forkable.ts";
-import { emptyPlan, enterPlainly, fits, forkWith, madeInJs, nativeShim, type NativePlan } from "./native.ts";
+import { emptyPlan, enterPlainly, fits, forkWith, madeInJs, type NativePlan } from "./native.ts";
 import { prepareAll, undoAll, type Step } from "./step.ts";
 import { blockingSteps, detachedSteps, type ForkContext } from "./steps.ts";
 import { stopTogether } from "./terminal.ts";
@@ -93,7 +93,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   validate(o, mode);
   const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now(), stack: callerStack() };
   if (mode === "detached") info.detached = true;
-  const shim = nativeShim();
+  const shim = nativeFork();
   const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, handed: [], said: [-1, -1], terminal: null, native: shim !== null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
   prepareAll(steps);

@@ -5,7 +5,7 @@
 // BUN_SNAPSHOT_NATIVE=0), or the plan is larger than its tables, the steps run their `kernel`
 // hooks in JavaScript instead (the same rules; tests run both).
 import type { NativeRepair, NativeRepairResult } from "../bun-internals/runtime.ts";
-import { nativeFork, type ForkShim } from "../sys/ffi.ts";
+import type { ForkShim } from "../sys/ffi.ts";
 import { forkError } from "../sys/process.ts";
 
 /** The plan's flags (fork-c.ts F_*). */
@@ -105,8 +105,6 @@ const planBuf = new Float64Array(256);
 const sigBuf = new Uint8Array(SACT * CAP.SIG);
 let last: NativeResult | undefined;
 
-/** The native fork, compiled once per process (children inherit it); null where it cannot be used. */
-export const nativeShim = nativeFork;
 
 /** A plan with nothing to do yet. */
 export function emptyPlan(parentPid: number): NativePlan {
