@@ -94,12 +94,8 @@ export const OUT = {
   NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, ISOLATE_US: 24, REPAIR_US: 25, PLAIN: 26,
   KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
 } as const;
-/** out[STATUS] in the child: isolated natively, tables too small (isolate in JS), not asked. */
-export const ISOLATED = 0;
+/** out[STATUS] in the child when the descriptor table was larger than the native tables (isolate in JS); 0 isolated natively. */
 export const OVERFLOW = 1;
-/** A helper check's code: repaired, or nothing to repair (never started in the parent's copy). */
-export const REPAIRED = 0;
-export const UNUSED = 100;
 
 const planBuf = new Float64Array(256);
 const sigBuf = new Uint8Array(SACT * CAP.SIG);
