@@ -273,9 +273,11 @@ function isolation(c: ForkContext): Step {
   return {
     name: "isolate",
     plan(p) {
-      p.flags |= isolationFlags(policy(), deaf);
-      p.keep.push(...keep());
-      after = afterNativeIsolation(p.result, policy(), keep(), deaf);
+      const o = policy();
+      const kept = keep();
+      p.flags |= isolationFlags(o, deaf);
+      p.keep.push(...kept);
+      after = afterNativeIsolation(p.result, o, kept, deaf);
       planWrite(p, ...plainIsolationWrite(p.result));
     },
     kernel: () => void isolate(policy(), keep(), c.registrations, deaf),
@@ -295,8 +297,9 @@ function runtime(c: ForkContext): Step {
     },
     plan(p) {
       planRepair(p, nativeRepair(prep));
-      after = finishRuntime(prep, () => repairResult(p.result));
-      const w = plainRuntimeWrite(prep, () => repairResult(p.result));
+      const result = () => repairResult(p.result);
+      after = finishRuntime(prep, result);
+      const w = plainRuntimeWrite(prep, result);
       if (w) planWrite(p, ...w);
       else p.fast = false;
     },
