@@ -7,7 +7,9 @@ import { decodeStatus } from "../status.ts";
 import { exitNow, reraise } from "../sys/process.ts";
 import { depth, state } from "./lineage.ts";
 
-let ending = false;
+// 1 once this child is ending. A typed array, not a variable (see native.ts MADE): a child's
+// first store to it runs no invalidation.
+const ENDING = new Uint8Array(1);
 
 // Runs the "exit" listeners the policy allows, in order; one that throws is reported, not fatal.
 // `dry`: a rehearsal (see endChild), nothing runs.
@@ -34,8 +36,8 @@ export function finish(code: number, dry = false): never {
 
 // First "exit" listener of a child: Bun is ending it; run the allowed listeners, then _exit.
 function onExit(code: number): void {
-  if (ending) finish(code);
-  ending = true;
+  if (ENDING[0]) finish(code);
+  ENDING[0] = 1;
   const listeners = process.listeners("exit");
   runListeners(listeners.slice(listeners.indexOf(onExit) + 1), code);
   finish(code);
@@ -92,8 +94,8 @@ export function revertChild(code = 0, rehearsal?: typeof REHEARSAL): never {
  * ending at once runs compiled code (see Step.child).
  */
 export function endChild(code: number, dry = false): never {
-  if (!ending) {
-    if (!dry) ending = true;
+  if (!ENDING[0]) {
+    ENDING[0] = dry ? 0 : 1;
     // Nothing to run (the common case: no listener added in this child, the "new" policy) is
     // known without copying the list.
     const s = state();
@@ -110,8 +112,8 @@ export function endChild(code: number, dry = false): never {
  */
 export function endAs(status: number, listeners = false): never {
   const s = decodeStatus(status);
-  if (listeners && !ending) {
-    ending = true;
+  if (listeners && !ENDING[0]) {
+    ENDING[0] = 1;
     runListeners(process.listeners("exit"), s.kind === "exited" ? s.code : s.kind === "signaled" ? 128 + s.signo : 1);
   }
   flushStdio();

@@ -96,6 +96,8 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const shim = nativeFork();
   const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, handed: [], said: [-1, -1], terminal: null, native: shim !== null };
   const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
+  // What the child returns, made here: an object literal first run in the child would be built there.
+  const childSide: ChildSide = { role: "child", depth: info.depth, parentPid: c.parentPid };
   prepareAll(steps);
   let native = false;
   let plan: NativePlan;
@@ -125,7 +127,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
       for (const s of steps) s.kernel?.();
     }
     if (!native || !enterPlainly(plan!)) for (const s of steps) s.child?.(native);
-    return { role: "child", depth: depth(), parentPid: c.parentPid };
+    return childSide;
   }
   for (const s of steps) s.parent?.();
   if (mode === "detached") return watchDetached(c.pid, c.exitRead, t0);

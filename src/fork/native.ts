@@ -69,7 +69,13 @@ export function enterPlainly(p: NativePlan, dry = false): boolean {
   const pid = o[OUT.PID]!;
   const w = p.writes;
   if (!p.fast || (o[OUT.PLAIN] !== 1 && !dry)) return false;
-  for (let i = 0; i < w.length; i += 3) if (!dry) (w[i] as Record<PropertyKey, unknown>)[w[i + 1] as PropertyKey] = w[i + 2] === CHILD_PID ? pid : w[i + 2];
+  // The rehearsal stores each target's own value back, through the very store the child runs:
+  // a store first run in the child (or on an object it has not seen) rewrites its caches there.
+  for (let i = 0; i < w.length; i += 3) {
+    const t = w[i] as Record<PropertyKey, unknown>;
+    const k = w[i + 1] as PropertyKey;
+    t[k] = dry ? t[k] : w[i + 2] === CHILD_PID ? pid : w[i + 2];
+  }
   return true;
 }
 
@@ -132,20 +138,22 @@ export function forkWith(s: ForkShim, p: NativePlan): number {
   last = p.result;
   const pid = s.snap_fork(planBuf, p.result.out, sigBuf, p.result.text);
   if (pid < 0) throw forkError(-pid);
-  if (pid === 0) usedNative = true;
+  MADE[0] = pid === 0 ? 1 : MADE[0]!; // one store, run by the parent too
   return pid;
 }
 
-let usedNative = false;
+// 1 in a process made by the native fork. A typed array, not a variable: the child's first store
+// to a variable the parent never changed would invalidate the code that read it as a constant.
+const MADE = new Uint8Array(1);
 
 /** Whether this process was made by the native fork (false at depth 0 and after a fork in JavaScript). */
 export function madeNatively(): boolean {
-  return usedNative;
+  return MADE[0] === 1;
 }
 
 /** In a child made without the native fork: says so (madeNatively() is false). */
 export function madeInJs(): void {
-  usedNative = false;
+  MADE[0] = 0;
 }
 
 /** In the child, right after forkWith(): what the native part did (in the parent: the plan's result, not yet written). */
