@@ -68,9 +68,11 @@ const thenable = (v: unknown): v is PromiseLike<unknown> =>
 // process, and nothing is thrown through it. fn runs inside the nested loop from its first line,
 // so that what it starts (a read, a fetch) completes there (see bun-internals/pump.ts).
 function runChild(fn: () => unknown, rehearsal?: typeof REHEARSAL): never {
-  if (rehearsal === REHEARSAL) return undefined as never; // compiled in the parent (see deliver)
-  const start = (): Promise<unknown> => startChild(fn);
+  const dry = rehearsal === REHEARSAL;
+  const start = (): Promise<unknown> => startChild(fn, rehearsal);
   const never = () => fail(new SnapshotError("EINVAL", messages.trialNeverSettled()));
+  // The rehearsal (see deliver): the loop's own functions run here once, nothing else does.
+  if (dry) return void runInLoop(start, never, true) as never;
   // Bun's nested loop reports an uncaught error but does not end the process: end it here (the
   // trial fails with that error), unless the app handles such errors itself.
   process.on("uncaughtException", (e) => {

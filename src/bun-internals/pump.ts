@@ -50,9 +50,11 @@ export function warmLoop(): void {
   });
 }
 
-// Calls onIdle once the nested loop has only spun (never slept) for SPINS checks in a row.
-function watchIdle(onIdle: () => void): ReturnType<typeof setInterval> {
+// Calls onIdle once the nested loop has only spun (never slept) for SPINS checks in a row
+// (`dry`: a rehearsal, watches nothing).
+function watchIdle(onIdle: () => void, dry = false): ReturnType<typeof setInterval> | undefined {
   let last = voluntarySwitches();
+  if (dry) return undefined;
   let due = performance.now() + TICK;
   let spins = 0;
   const idle = setInterval(() => {
@@ -68,6 +70,8 @@ function watchIdle(onIdle: () => void): ReturnType<typeof setInterval> {
   return idle;
 }
 
+const zero = () => 0;
+
 /** What runInLoop() saw: whether the macro ran `start`, and whether its promise settled. */
 export interface LoopRun {
   started: boolean;
@@ -79,19 +83,24 @@ export interface LoopRun {
  * settles (normally its handlers end the process first, and this never returns). `onIdle` is
  * called when nothing is left that could settle it (the loop only spins).
  */
-export function runInLoop(start: () => Promise<unknown>, onIdle: () => void): LoopRun {
+export function runInLoop(start: () => Promise<unknown>, onIdle: () => void, dry = false): LoopRun {
   const run: LoopRun = { started: false, settled: false };
   let p: Promise<unknown> | undefined;
   let idle: ReturnType<typeof setInterval> | undefined;
-  (globalThis as Record<symbol, unknown>)[KEY] = () => {
+  const enter = () => {
     run.started = true;
     p = start(); // (a plain value ends the process in there: the watch below is for promises only)
-    idle = watchIdle(onIdle);
-    return p.then(
-      () => 0,
-      () => 0,
-    );
+    idle = watchIdle(onIdle, dry);
+    return p?.then(zero, zero);
   };
+  // A rehearsal in a parent about to fork (a trial's): what the child runs first, compiled here
+  // (`start` rehearses too); no loop, no macro, nothing watched.
+  if (dry) {
+    enter();
+    zero();
+    return run;
+  }
+  (globalThis as Record<symbol, unknown>)[KEY] = enter;
   try {
     new Bun.Transpiler({ loader: "js" }).transformSync(SOURCE);
   } catch {

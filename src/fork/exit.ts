@@ -30,8 +30,7 @@ function runListeners(listeners: Function[], code: number, dry = false): void {
 /** Flushes stdio and ends this process now with `code` (`dry`: a rehearsal, returns at once). */
 export function finish(code: number, dry = false): never {
   flushStdio(dry);
-  if (dry) return undefined as never;
-  return exitNow(code);
+  return exitNow(code, dry);
 }
 
 // First "exit" listener of a child: Bun is ending it; run the allowed listeners, then _exit.

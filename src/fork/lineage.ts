@@ -57,6 +57,7 @@ export function state(): State {
       committed: false,
       keepFds: new Set(),
       maxBytes: DEFAULT_MAX_BYTES,
+      lastOutcome: undefined,
     };
     g[KEY] = s;
   }
@@ -79,6 +80,8 @@ export interface ChildTerms {
  * listeners it inherits are those of this moment (before the fork installs its own).
  */
 export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): State {
+  // The same properties in the same order as state()'s (lastOutcome too): the code the child
+  // runs on its state then finds the shape it was compiled for in the parent.
   const s = state();
   return {
     chain: [...s.chain, { ...entry, pid: -1 }],
@@ -89,6 +92,7 @@ export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): Sta
     committed: false,
     keepFds: new Set([...s.keepFds, ...t.keep]),
     maxBytes: t.maxBytes,
+    lastOutcome: undefined,
   };
 }
 

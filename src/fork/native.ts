@@ -124,17 +124,21 @@ export function forkWith(s: ForkShim, p: NativePlan): number {
   planBuf.fill(0);
   planBuf[0] = p.flags;
   planBuf[P.PARENT] = p.parentPid;
+  // Loops, not closures: a list empty at depth 0 (nothing to close) is not so in a child, which
+  // would then compile the closure for its own snapshot.
   planBuf[P.NKEEP] = p.keep.length;
-  p.keep.forEach((fd, i) => (planBuf[P.KEEP + i] = fd));
+  for (let i = 0; i < p.keep.length; i++) planBuf[P.KEEP + i] = p.keep[i]!;
   planBuf[P.NCLOSE] = p.close.length;
-  p.close.forEach((fd, i) => (planBuf[P.CLOSE + i] = fd));
+  for (let i = 0; i < p.close.length; i++) planBuf[P.CLOSE + i] = p.close[i]!;
   planBuf[P.NSIG] = p.signals.length;
-  p.signals.forEach(([sig, act], i) => {
-    planBuf[P.SIG + i] = sig;
-    sigBuf.set(act.subarray(0, SACT), i * SACT);
-  });
-  p.pool?.forEach((v, i) => (planBuf[P.POOL + i] = v));
-  p.http?.forEach((v, i) => (planBuf[P.HTTP + i] = v));
+  for (let i = 0; i < p.signals.length; i++) {
+    planBuf[P.SIG + i] = p.signals[i]![0];
+    sigBuf.set(p.signals[i]![1].subarray(0, SACT), i * SACT);
+  }
+  const pool = p.pool ?? [];
+  for (let i = 0; i < pool.length; i++) planBuf[P.POOL + i] = pool[i]!;
+  const http = p.http ?? [];
+  for (let i = 0; i < http.length; i++) planBuf[P.HTTP + i] = http[i]!;
   last = p.result;
   const pid = s.snap_fork(planBuf, p.result.out, sigBuf, p.result.text);
   if (pid < 0) throw forkError(-pid);

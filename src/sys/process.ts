@@ -12,6 +12,8 @@ const ECHILD = 10;
 const SIG_UNBLOCK = 1;
 const SYS_PIDFD_OPEN = 434; // the same number on x64 and arm64 (unified table from 424 on)
 const SYS_GETTID = process.arch === "arm64" ? 178 : 186;
+const SYS_GETPID = process.arch === "arm64" ? 172 : 39;
+const SYS_EXIT_GROUP = process.arch === "arm64" ? 94 : 231;
 
 /** fork(2): the child's pid in the parent, 0 in the child. Throws with the errno code on failure. */
 export function fork(): number {
@@ -25,10 +27,18 @@ export function forkError(e: number): Error {
   return syscallError("fork", e, messages.forkFailed(syscallError("fork", e).code));
 }
 
-/** _exit(2): ends this process now, running nothing. */
-export function exitNow(code: number): never {
-  libc()._exit(code);
-  throw new Error("unreachable: _exit returned");
+/**
+ * _exit(2): ends this process now, running nothing. With `dry` (a parent about to fork rehearsing
+ * its child's end) returns at once: a function first called in a child is compiled there, a
+ * hundred copy-on-write page faults.
+ */
+export function exitNow(code: number, dry = false): never {
+  // exit_group(2), what _exit() is, through syscall(), as the rehearsal's getpid(2): the child then
+  // calls nothing its parent has not (Bun 1.3 wraps each FFI symbol in JavaScript compiled at its
+  // first call).
+  libc().syscall(dry ? SYS_GETPID : SYS_EXIT_GROUP, code, 0);
+  if (dry) return undefined as never;
+  throw new Error("unreachable: exit_group returned");
 }
 
 export function getpid(): number {
