@@ -34,7 +34,7 @@ export interface State {
   /** commit() was called in this snapshot. */
   committed: boolean;
   /** The parent's view of its most recent snapshot. */
-  lastOutcome?: Outcome;
+  lastOutcome?: Outcome | undefined;
   /** Descriptors every later snapshot child keeps as they are (an attach session's connection). */
   keepFds: Set<number>;
   /** The most a trial's value may take, serialized, to send back to this snapshot's parent (option maxBytes). */
