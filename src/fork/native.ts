@@ -23,7 +23,12 @@ export const F = {
   POOL: 1024,
   HTTP_RUST: 2048,
   HTTP_ZIG: 4096,
+  ADVISE_EACH: 8192,
 } as const;
+
+// BUN_SNAPSHOT_TEST_ADVISE_EACH=1: the native fork advises the mappings one at a time after its
+// one call per run of them, as when a mapping refuses that call (tests prove the fallback).
+const ADVISE_EACH = process.env["BUN_SNAPSHOT_TEST_ADVISE_EACH"] === "1";
 
 /** What the child's native part must do, filled in by the steps. */
 export interface NativePlan {
@@ -111,7 +116,7 @@ let last: NativeResult | undefined;
 /** A plan with nothing to do yet. */
 export function emptyPlan(parentPid: number): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
-  return { flags: F.FORKABLE, parentPid, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
+  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0), parentPid, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */

@@ -118,7 +118,7 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
   int fl = plan[0], i, pid;
   long t;
   for (i = 0; i < OUT_SIZE; i++) out[i] = 0;
-  if (fl & F_FORKABLE) out[O_ADVISED] = read_maps(1);
+  if (fl & F_FORKABLE) out[O_ADVISED] = read_maps(fl & F_ADVISE_EACH ? 3 : 1);
   out[O_NREG_READ] = fl & F_ISOLATE ? read_registrations() : 0;
   pid = fork();
   if (pid < 0) {

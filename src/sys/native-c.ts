@@ -80,6 +80,7 @@ long syscall(long n, ...);
 #define F_POOL 1024
 #define F_HTTP_RUST 2048
 #define F_HTTP_ZIG 4096
+#define F_ADVISE_EACH 8192 /* tests: act as if the one call per run of mappings had failed */
 /* plan slots (src/fork/native.ts PLAN) */
 #define P_PARENT 1
 #define P_NKEEP 2
@@ -261,7 +262,17 @@ static int fstat_(int fd, unsigned long *dev, unsigned long *ino, unsigned int *
 #define MAXMAPS 16384
 static unsigned long map_lo[MAXMAPS], map_hi[MAXMAPS];
 static unsigned char map_rw[MAXMAPS];
-static int nmaps, nadvised, map_advise;
+static int nmaps, nadvised, map_advise, run_n, one_by_one;
+static unsigned long run_lo, run_hi;
+/* The mappings read since the last special one (advise mode 1), advised in one call: madvise
+   covers every mapping in the range, skips the gaps between them and then says ENOMEM for those.
+   Another error (EINVAL from a mapping that refuses, VM_IO) stops it part way: the whole table
+   is then advised again one mapping at a time (mode 2). */
+static void advise_run(void) {
+  if (run_n && madvise((void *)run_lo, run_hi - run_lo, 11 /* MADV_DOFORK */) != 0 && err() != 12 /* ENOMEM */) one_by_one = 1;
+  nadvised += run_n;
+  run_n = 0;
+}
 static void map_line(char *line) {
   const char *p = line;
   unsigned long lo = num(&p, 16), hi;
@@ -277,15 +288,34 @@ static void map_line(char *line) {
   nmaps++;
   if (!map_advise) return;
   for (q = line; *q; q++)
-    if (*q == '[' && (starts(q, "[vvar]") || starts(q, "[vvar_vclock]") || starts(q, "[vdso]") || starts(q, "[vsyscall]"))) return;
-  madvise((void *)lo, hi - lo, 11 /* MADV_DOFORK */);
-  nadvised++;
+    if (*q == '[' && (starts(q, "[vvar]") || starts(q, "[vvar_vclock]") || starts(q, "[vdso]") || starts(q, "[vsyscall]"))) {
+      if (map_advise == 1) advise_run();
+      return;
+    }
+  if (map_advise == 2) {
+    madvise((void *)lo, hi - lo, 11 /* MADV_DOFORK */);
+    nadvised++;
+    return;
+  }
+  if (!run_n) run_lo = lo;
+  run_hi = hi;
+  run_n++;
 }
+/* Reads the table; with advise, makes every mapping forkable (MADV_DOFORK) as it goes (3: and
+   then one at a time, as after a failed call: F_ADVISE_EACH). */
 static int read_maps(int advise) {
   int r;
-  nmaps = nadvised = 0;
-  map_advise = advise;
+  nmaps = nadvised = run_n = one_by_one = 0;
+  map_advise = advise ? 1 : 0;
   r = each_line("/proc/self/maps", map_line);
+  if (r >= 0 && advise) {
+    advise_run();
+    if (one_by_one || advise == 3) {
+      nmaps = nadvised = 0;
+      map_advise = 2;
+      r = each_line("/proc/self/maps", map_line);
+    }
+  }
   return r < 0 ? r : nadvised;
 }
 /* Whether [a, a+len) lies in one readable (with w, writable) mapping. */

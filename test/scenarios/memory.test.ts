@@ -26,3 +26,15 @@ test("Bun marks memory MADV_DONTFORK and makeForkable() leaves none, with a big 
   expect(Number(before!.split(" ")[1])).toBeGreaterThanOrEqual(MARKS_DONTFORK ? 1 : 0);
   expect(after).toBe("after 0 wasm true heap 2000");
 });
+
+for (const each of [false, true]) {
+  test(`the native fork leaves no mapping MADV_DONTFORK${each ? ", advising them one at a time after its one call per run (as when a mapping refuses it)" : " (one madvise per run of mappings)"}`, async () => {
+    const r = await runFixture("dontfork.ts", ["native"], each ? { env: { BUN_SNAPSHOT_TEST_ADVISE_EACH: "1" } } : {});
+    expect(r.stderr).toBe("");
+    const [before, native, after] = lines(r.stdout);
+    expect(Number(before!.split(" ")[1])).toBeGreaterThanOrEqual(MARKS_DONTFORK ? 1 : 0);
+    expect(native).toBe("native child true");
+    expect(after).toBe("after 0 wasm true heap 2000");
+    expect(r.exitCode).toBe(0);
+  });
+}
