@@ -60,10 +60,26 @@ export interface ForkRequest {
 // The package's own source, whose frames are left out of a snapshot's stack.
 const SRC = join(import.meta.dir, "..");
 
-// The caller's stack, without the frames of this package.
-function callerStack(): string {
-  const lines = (new Error("snapshot taken here").stack ?? "").split("\n");
+// The caller's stack, without the frames of this package, as text.
+function stackText(where: Error): string {
+  const lines = (where.stack ?? "").split("\n");
   return [lines[0], ...lines.slice(1).filter((l) => !l.includes(SRC))].join("\n");
+}
+
+// Where a snapshot was taken, as its entry's `stack`: the frames are captured now (cheap), the
+// text is made the first time it is read (measured: making it right after a fork wrote 40 more
+// pages, each a page fault, every snapshot), then kept as a plain property.
+function withStack<T extends object>(entry: T): T & { stack: string } {
+  const where = new Error("snapshot taken here");
+  return Object.defineProperty(entry, "stack", {
+    configurable: true,
+    enumerable: true,
+    get(this: object) {
+      const stack = stackText(where);
+      Object.defineProperty(this, "stack", { value: stack, writable: true, configurable: true, enumerable: true });
+      return stack;
+    },
+  }) as T & { stack: string };
 }
 
 // The parent acts on what its child said, after passing the word up: a commit ends this
@@ -91,7 +107,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   useLibcRtmin();
   const mode: Mode = o?.detached ? "detached" : req.trial ? "trial" : "blocking";
   validate(o, mode);
-  const info: Omit<SnapshotInfo, "pid"> = { depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now(), stack: callerStack() };
+  const info: Omit<SnapshotInfo, "pid"> = withStack({ depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now() });
   if (mode === "detached") info.detached = true;
   const shim = nativeFork();
   const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, handed: [], said: [-1, -1], terminal: null, native: shim !== null };

@@ -84,7 +84,7 @@ export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): Sta
   // runs on its state then finds the shape it was compiled for in the parent.
   const s = state();
   return {
-    chain: [...s.chain, { ...entry, pid: -1 }],
+    chain: [...s.chain, Object.assign(entry, { pid: -1 })], // (entry's stack stays lazy: see fork.ts withStack)
     toParent: t.toParent,
     said: t.said,
     exitHandlers: t.exitHandlers,
