@@ -71,7 +71,9 @@ export function planWrite(p: NativePlan, target: object, key: PropertyKey, value
  */
 export function enterPlainly(p: NativePlan, dry = false): boolean {
   const o = p.result.out;
-  const pid = o[OUT.PID]!;
+  // As an int: a number read from a Float64Array is a double inside the engine, and Bun's FFI
+  // (1.4.5, measured) passes such a number to an i32 argument wrongly: process.pid must not be one.
+  const pid = o[OUT.PID]! | 0;
   const w = p.writes;
   if (!p.fast || (o[OUT.PLAIN] !== 1 && !dry)) return false;
   // The rehearsal stores each target's own value back, through the very store the child runs:

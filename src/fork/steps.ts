@@ -106,7 +106,7 @@ function identity(c: ForkContext): Step {
       if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
     },
     child(native, dry) {
-      const pid = native ? nativeOut()[OUT.PID]! : getpid();
+      const pid = native ? nativeOut()[OUT.PID]! | 0 : getpid(); // an int (see native.ts enterPlainly)
       if (dry) return;
       (process as { pid: number }).pid = pid;
       if (PPID_CACHED && process.ppid !== c.parentPid) {
@@ -243,7 +243,7 @@ function lineage(c: ForkContext): Step {
       p.writes.push(...stateWrites(next, CHILD_PID));
     },
     kernel: () => inherited().forEach(close),
-    child: (native, dry) => enterState(next, native ? nativeOut()[OUT.PID]! : getpid(), dry),
+    child: (native, dry) => enterState(next, native ? nativeOut()[OUT.PID]! | 0 : getpid(), dry),
   };
 }
 

@@ -183,6 +183,10 @@ export function compileHangupWatcher(): { snap_watch_hangup(fd: number): number 
 /** The native fork (fork-c.ts): snap_fork(plan, out, sigactions, text), see src/fork/native.ts. */
 export interface ForkShim {
   snap_fork(plan: Float64Array, out: Float64Array, sigs: Uint8Array, text: Uint8Array): number;
+  /** This process's threads (see src/proc/threads.ts). */
+  snap_threads(out: Float64Array, cap: number, names: Uint8Array, ncap: number): number;
+  /** What a thread of this process is blocked in (see src/proc/threads.ts). */
+  snap_syscall(tid: number, out: Float64Array): number;
 }
 
 let forkShim: ForkShim | null | undefined;
@@ -197,11 +201,18 @@ export function nativeFork(): ForkShim | null {
   try {
     forkShim = compileC("fork.c", FORK_C, {
       snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+      snap_threads: { args: ["ptr", "i32", "ptr", "i32"], returns: "i32" },
+      snap_syscall: { args: ["i32", "ptr"], returns: "i32" },
     }).symbols as unknown as ForkShim;
   } catch {
     forkShim = null; // no TinyCC in this Bun
   }
   return forkShim;
+}
+
+/** The native fork's functions if they are compiled already (never compiles them: see nativeFork()). */
+export function compiledFork(): ForkShim | null {
+  return process.env["BUN_SNAPSHOT_NATIVE"] === "0" ? null : (forkShim ?? null);
 }
 
 /** The functions of park.c (park-c.ts): parks one thread of this process in a signal handler. */
