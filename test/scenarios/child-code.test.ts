@@ -12,9 +12,15 @@ import { runFixture } from "../helpers.ts";
 setDefaultTimeout(60_000);
 
 // Generated in a trial's child by Bun itself, whatever the package does: the macro (Bun loads
-// its module again for each transpiler, and the child's macro call is its first), an internal
-// of Bun 1.3's transpiler, and the engine's unnamed builtins.
-const BUN_OWN = new Set(["pump", "isEmpty", ""]);
+// its module again for each transpiler, and the child's macro call is its first) and an internal
+// of Bun 1.3's transpiler.
+const BUN_OWN = new Set(["pump", "isEmpty"]);
+
+// Unnamed functions are left out everywhere: the engine's own builtins are unnamed, and Bun 1.3.14
+// once generated one in a "code" round during a full-suite run (not seen again in 12 runs of the
+// fixture); every function of the package that a child runs has a name (the test's last case
+// proves a named one is seen).
+const named = (names: string[]) => names.filter((n) => n !== "");
 
 // The names of the functions generated between the fixture's two markers.
 function generated(stderr: string): string[] {
@@ -41,13 +47,13 @@ async function round(kind: string): Promise<string[]> {
 
 describe("nothing compiled in the child", () => {
   for (const kind of ["snapshot", "code", "nested", "detached"]) {
-    test(`${kind}: no function generated at all`, async () => {
-      expect(await round(kind)).toEqual([]);
+    test(`${kind}: no named function generated`, async () => {
+      expect(named(await round(kind))).toEqual([]);
     });
   }
   for (const kind of ["sync", "async"]) {
-    test(`trial ${kind}: none of the package's functions generated (only Bun's own macro and builtins)`, async () => {
-      expect((await round(kind)).filter((name) => !BUN_OWN.has(name))).toEqual([]);
+    test(`trial ${kind}: no named function generated but Bun's own macro`, async () => {
+      expect(named(await round(kind)).filter((name) => !BUN_OWN.has(name))).toEqual([]);
     });
   }
   test("the check sees a function compiled in the child", async () => {
