@@ -111,9 +111,10 @@ static void ttou(int block) {
 
 /* ---- this process's threads (src/proc/threads.ts): one call instead of a file read each ---- */
 /* out[0]: how many; then 3 slots a thread: tid, its state letter's code, where its name starts in
-   names (each name NUL-terminated). Returns how many, or -errno. */
+   names (each name NUL-terminated). Returns how many, or -errno (-E2BIG: more threads than cap
+   or their names than ncap; the caller then reads them another way). */
 int snap_threads(double *out, int cap, char *names, int ncap) {
-  int dir = open("/proc/self/task", O_DIRECTORY_ | O_CLOEXEC_), n, i, count = 0, at = 0;
+  int dir = open("/proc/self/task", O_DIRECTORY_ | O_CLOEXEC_), n, i, count = 0, at = 0, over = 0;
   char path[64], buf[512];
   if (dir < 0) return -err();
   while ((n = syscall(SYS_GETDENTS64, dir, dents, sizeof dents)) > 0)
@@ -129,7 +130,11 @@ int snap_threads(double *out, int cap, char *names, int ncap) {
       buf[r] = 0;
       for (a = 0; a < r && buf[a] != '('; a++) ;
       for (b = r - 1; b > a && buf[b] != ')'; b--) ;
-      if (a >= r || b <= a || b + 2 >= r || count >= cap || at + (b - a) >= ncap) continue;
+      if (a >= r || b <= a || b + 2 >= r) continue;
+      if (count >= cap || at + (b - a) >= ncap) {
+        over = 1;
+        continue;
+      }
       out[1 + 3 * count] = tid;
       out[2 + 3 * count] = (unsigned char)buf[b + 2];
       out[3 + 3 * count] = at;
@@ -139,7 +144,7 @@ int snap_threads(double *out, int cap, char *names, int ncap) {
     }
   close(dir);
   out[0] = count;
-  return count;
+  return over ? -7 /* E2BIG */ : count;
 }
 
 /* /proc/self/task/<tid>/syscall into out: the call's number, its six arguments, sp, pc. Returns

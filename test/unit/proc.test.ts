@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { parseCmdline, parseEnviron } from "../../src/proc/environ.ts";
 import { fdinfoField, parseRegistrations } from "../../src/proc/fds.ts";
 import { codeRanges, dataRanges, eachOrdinaryRange, mappingOf, parseMaps, rangesWithFlag } from "../../src/proc/maps.ts";
-import { parseStat, parseSyscall } from "../../src/proc/threads.ts";
+import { parseStat, parseSyscall, threads, threadSyscall } from "../../src/proc/threads.ts";
+import { nativeFork } from "../../src/sys/ffi.ts";
 
 const MAPS = `55d0c0000000-55d0c0100000 r--p 00000000 08:01 1234 /usr/bin/bun
 55d0c0100000-55d0c0200000 rw-p 00100000 08:01 1234 /usr/bin/bun
@@ -55,4 +56,19 @@ test("syscall: a thread blocked in a call (number, arguments, stack pointer), ru
   });
   expect(parseSyscall("running\n")).toBeUndefined();
   expect(parseSyscall("-1 0x7ffd6ff8a1e8 0x7f4c495172ad\n")).toBeUndefined();
+});
+
+test("threads and their system calls read in C (once the native fork is compiled) agree with node:fs", () => {
+  const viaFs = threads().map((t) => `${t.tid} ${t.name}`);
+  if (nativeFork() === null) return; // no TinyCC in this Bun: only the node:fs reader exists
+  const inC = threads();
+  expect(inC.map((t) => `${t.tid} ${t.name}`)).toEqual(viaFs);
+  for (const t of inC) expect(Number.isInteger(t.tid) && t.tid > 0 && /^[A-Z]$/.test(t.state)).toBe(true);
+  // A helper thread asleep in a system call: the same call either way (the main thread is running).
+  const asleep = inC.find((t) => t.tid !== process.pid && t.state === "S");
+  if (asleep) {
+    const c = threadSyscall(asleep.tid);
+    expect(c?.nr).toBeGreaterThanOrEqual(0);
+    expect(c?.args.length).toBe(6);
+  }
 });
