@@ -7,6 +7,7 @@
 import type { NativeRepair, NativeRepairResult } from "../bun-internals/runtime.ts";
 import type { ForkShim } from "../sys/ffi.ts";
 import { forkError } from "../sys/process.ts";
+import { SIGACTION_SIZE } from "../sys/signal.ts";
 
 /** The plan's flags (fork-c.ts F_*). */
 export const F = {
@@ -100,11 +101,11 @@ const sharedText = new Uint8Array(16384);
 // Slots of the plan and of out: fork-c.ts P_* and O_*.
 const P = { PARENT: 1, NKEEP: 2, NCLOSE: 3, NSIG: 4, POOL: 8, HTTP: 16, CLOSE: 24, SIG: 32, KEEP: 96 };
 const CAP = { KEEP: 160, CLOSE: 8, SIG: 64 };
-const SACT = 152;
+const SACT = SIGACTION_SIZE;
 /** Slots of what the native part reports (fork-c.ts O_*). */
 export const OUT = {
-  PID: 0, ERRNO: 1, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
-  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, ISOLATE_US: 24, REPAIR_US: 25, PLAIN: 26,
+  PID: 0, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
+  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, REPAIR_US: 25, PLAIN: 26,
   KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
 } as const;
 /** out[STATUS] in the child when the descriptor table was larger than the native tables (isolate in JS); 0 isolated natively. */
@@ -146,7 +147,6 @@ export function forkWith(s: ForkShim, p: NativePlan): number {
   for (let i = 0; i < pool.length; i++) planBuf[P.POOL + i] = pool[i]!;
   const http = p.http ?? [];
   for (let i = 0; i < http.length; i++) planBuf[P.HTTP + i] = http[i]!;
-  last = p.result;
   const pid = s.snap_fork(planBuf, p.result.out, sigBuf, p.result.text);
   if (pid < 0) throw forkError(-pid);
   MADE[0] = pid === 0 ? 1 : MADE[0]!; // one store, run by the parent too

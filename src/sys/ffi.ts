@@ -150,7 +150,6 @@ function compileC<S extends Parameters<typeof cc>[0]["symbols"]>(name: string, s
 /** The functions of forward.c, the signal handler a waiting parent runs. */
 export interface ForwarderShim {
   snap_set_child(pid: number): void;
-  snap_forward_ptr(): number | bigint | null;
   /** Every signal's count (0..64) into `out`. */
   snap_counts(out: Uint32Array): void;
   /** Forwards to `pid` from now on; `out` gets the counts just before. */
@@ -165,7 +164,6 @@ export interface ForwarderShim {
 export function compileForwarder(): ForwarderShim {
   return compileC("forward.c", FORWARD_C, {
     snap_set_child: { args: ["i32"], returns: "void" },
-    snap_forward_ptr: { args: [], returns: "ptr" },
     snap_counts: { args: ["ptr"], returns: "void" },
     snap_attach: { args: ["i32", "ptr"], returns: "void" },
     snap_install: { args: ["ptr", "i32", "ptr"], returns: "i32" },

@@ -114,34 +114,26 @@ static void ttou(int block) {
    names (each name NUL-terminated). Returns how many, or -errno (-E2BIG: more threads than cap
    or their names than ncap; the caller then reads them another way). */
 int snap_threads(double *out, int cap, char *names, int ncap) {
-  int dir = open("/proc/self/task", O_DIRECTORY_ | O_CLOEXEC_), n, i, count = 0, at = 0, over = 0;
+  int dir = open_numbered("/proc/self/task"), tid, count = 0, at = 0, over = 0;
   char path[64], buf[512];
   if (dir < 0) return -err();
-  while ((n = syscall(SYS_GETDENTS64, dir, dents, sizeof dents)) > 0)
-    for (i = 0; i < n; i += *(unsigned short *)(dents + i + 16)) {
-      const char *p = dents + i + 19;
-      int tid, fd, r, a, b, k;
-      if (*p < '0' || *p > '9') continue;
-      tid = num(&p, 10);
-      if ((fd = open(fdpath(path, "/proc/self/task/", tid, "/stat"), O_CLOEXEC_)) < 0) continue;
-      r = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (r <= 0) continue;
-      buf[r] = 0;
-      for (a = 0; a < r && buf[a] != '('; a++) ;
-      for (b = r - 1; b > a && buf[b] != ')'; b--) ;
-      if (a >= r || b <= a || b + 2 >= r) continue;
-      if (count >= cap || at + (b - a) >= ncap) {
-        over = 1;
-        continue;
-      }
-      out[1 + 3 * count] = tid;
-      out[2 + 3 * count] = (unsigned char)buf[b + 2];
-      out[3 + 3 * count] = at;
-      for (k = a + 1; k < b; k++) names[at++] = buf[k];
-      names[at++] = 0;
-      count++;
+  while ((tid = next_num(dir)) >= 0) {
+    int r = slurp(fdpath(path, "/proc/self/task/", tid, "/stat"), buf, sizeof buf), a, b, k;
+    if (r <= 0) continue;
+    for (a = 0; a < r && buf[a] != '('; a++) ;
+    for (b = r - 1; b > a && buf[b] != ')'; b--) ;
+    if (a >= r || b <= a || b + 2 >= r) continue;
+    if (count >= cap || at + (b - a) >= ncap) {
+      over = 1;
+      continue;
     }
+    out[1 + 3 * count] = tid;
+    out[2 + 3 * count] = (unsigned char)buf[b + 2];
+    out[3 + 3 * count] = at;
+    for (k = a + 1; k < b; k++) names[at++] = buf[k];
+    names[at++] = 0;
+    count++;
+  }
   close(dir);
   out[0] = count;
   return over ? -7 /* E2BIG */ : count;
@@ -152,16 +144,12 @@ int snap_threads(double *out, int cap, char *names, int ncap) {
 int snap_syscall(int tid, double *out) {
   char path[64], buf[256];
   const char *p = buf;
-  int fd = open(fdpath(path, "/proc/self/task/", tid, "/syscall"), O_CLOEXEC_), r, k;
-  if (fd < 0) return -err();
-  r = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (r <= 0) return 0;
-  buf[r] = 0;
+  int r = slurp(fdpath(path, "/proc/self/task/", tid, "/syscall"), buf, sizeof buf), k;
+  if (r < 0) return -err();
   if (*p < '0' || *p > '9') return 0;
   out[0] = num(&p, 10);
   for (k = 1; k < 9; k++) {
-    while (*p == ' ') p++;
+    p = skipws(p);
     if (p[0] != '0' || p[1] != 'x') return 0;
     p += 2;
     out[k] = num(&p, 16);
@@ -178,13 +166,10 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
   int fl = plan[0], i, pid;
   long t;
   for (i = 0; i < OUT_SIZE; i++) out[i] = 0;
-  if (fl & F_FORKABLE) out[O_ADVISED] = read_maps(fl & F_ADVISE_EACH ? 3 : 1);
+  if (fl & F_FORKABLE) read_maps(fl & F_ADVISE_EACH ? 3 : 1);
   out[O_NREG_READ] = fl & F_ISOLATE ? read_registrations() : 0;
   pid = fork();
-  if (pid < 0) {
-    out[O_ERRNO] = err();
-    return -err();
-  }
+  if (pid < 0) return -err();
   if (pid > 0) {
     out[O_PID] = pid;
     return pid;
@@ -199,9 +184,7 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
     tcsetpgrp(0, getpid());
     ttou(0);
   }
-  t = now_us();
   out[O_STATUS] = !(fl & F_ISOLATE) ? 2 : out[O_NREG_READ] < 0 ? 1 : isolate(plan, out, text);
-  out[O_ISOLATE_US] = now_us() - t;
   t = now_us();
   if (fl & (F_POOL | F_HTTP_RUST | F_HTTP_ZIG)) repair(plan, out);
   out[O_REPAIR_US] = now_us() - t;

@@ -28,8 +28,11 @@ void snap_forward(int sig) {
 
 void snap_set_child(int pid) { child_pid = pid; }
 
-
-void *snap_forward_ptr(void) { return (void *)snap_forward; }
+/* Every count at once (counts[0..64] into out), for the reader to compare with what it saw. */
+void snap_counts(unsigned int *out) {
+  int i;
+  for (i = 0; i <= MAX_SIGNAL; i++) out[i] = counts[i];
+}
 
 /* From now on forwards to pid; out gets the counts just before (counts[0..64]): what they grew
    by since the reader's last look arrived while no child was set, and is the reader's to forward.
@@ -37,38 +40,32 @@ void *snap_forward_ptr(void) { return (void *)snap_forward; }
    by nobody (the parent still acts on it after the child); set first, a signal could reach the
    child twice (seen under load when the child was fast). */
 void snap_attach(int pid, unsigned int *out) {
-  int i;
-  for (i = 0; i <= MAX_SIGNAL; i++) out[i] = counts[i];
+  snap_counts(out);
   child_pid = pid;
-}
-
-/* Every count at once (counts[0..64] into out), for the reader to compare with what it saw. */
-void snap_counts(unsigned int *out) {
-  int i;
-  for (i = 0; i <= MAX_SIGNAL; i++) out[i] = counts[i];
 }
 
 /* The dispositions of sigs[0..n) saved into saved (a struct sigaction of 152 bytes each: glibc
    and musl, x86_64 and aarch64, see src/sys/signal.ts), then snap_forward installed on each
    (SA_RESTART, an empty mask). 0; or -errno when one failed, every disposition changed put back. */
+#define SACT 152 /* struct sigaction: glibc and musl, x86_64 and aarch64 (src/sys/signal.ts) */
 int snap_install(const int *sigs, int n, unsigned char *saved) {
-  unsigned char act[152];
+  unsigned char act[SACT];
   int i, k, e;
-  for (k = 0; k < 152; k++) act[k] = 0;
+  for (k = 0; k < SACT; k++) act[k] = 0;
   *(void **)act = (void *)snap_forward;
   *(int *)(act + 136) = 0x10000000; /* SA_RESTART */
   for (i = 0; i < n; i++) {
-    if (sigaction(sigs[i], 0, saved + 152 * i) != 0) break;
+    if (sigaction(sigs[i], 0, saved + SACT * i) != 0) break;
     if (sigaction(sigs[i], act, 0) != 0) break;
   }
   if (i == n) return 0;
   e = *__errno_location();
-  while (i-- > 0) sigaction(sigs[i], saved + 152 * i, 0);
+  while (i-- > 0) sigaction(sigs[i], saved + SACT * i, 0);
   return -e;
 }
 
 /* Puts back what snap_install() saved, the last first. */
 void snap_uninstall(const int *sigs, int n, const unsigned char *saved) {
-  while (n-- > 0) sigaction(sigs[n], saved + 152 * n, 0);
+  while (n-- > 0) sigaction(sigs[n], saved + SACT * n, 0);
 }
 `;

@@ -3,10 +3,10 @@
 // copy-on-write pages as it can before user code.
 export const ISOLATE_C = String.raw`/* ---- the child's isolation: src/fork/isolate.ts, the same rules in the same order ---- */
 static int e_fd[MAXFD], e_type[MAXFD], e_flags[MAXFD], e_anon[MAXFD];
-static unsigned long e_ino[MAXFD], e_dev[MAXFD];
+static unsigned long e_ino[MAXFD];
 static long unwatched[MAXFD];
 static int nent, nunwatched, ntext;
-enum { A_NONE, A_EPOLL, A_EVENTFD, A_TIMERFD, A_OTHER };
+enum { A_NONE, A_EPOLL };
 enum { W_NONE, W_SOCKET, W_PIPE, W_FILE, W_EPOLL, W_WAKEUP };
 
 /* Appends the entry (a, b, c) to the list of out whose count is at slot "count" and whose
@@ -33,18 +33,16 @@ static int keep_fd(const double *plan, int fd) {
     if ((int)plan[P_KEEP + i] == fd) return 1;
   return 0;
 }
-static long inode_at_fork(int fd) {
-  unsigned long dev, ino;
-  unsigned int mode;
-  int i;
-  for (i = 0; i < nent; i++)
-    if (e_fd[i] == fd) return e_ino[i];
-  return fstat_(fd, &dev, &ino, &mode) == 0 ? (long)ino : -1;
-}
 static long inode_now(int fd) {
   unsigned long dev, ino;
   unsigned int mode;
   return fstat_(fd, &dev, &ino, &mode) == 0 ? (long)ino : -1;
+}
+static long inode_at_fork(int fd) {
+  int i;
+  for (i = 0; i < nent; i++)
+    if (e_fd[i] == fd) return e_ino[i];
+  return inode_now(fd);
 }
 static int is_unwatched(long ino) {
   int i;
@@ -98,15 +96,8 @@ static int save_text(char *text, const char *s) {
   text[ntext++] = 0;
   return at;
 }
-static int link_of(int fd, char *buf, int cap) {
-  char path[64];
-  int r = readlink(fdpath(path, "/proc/self/fd/", fd, ""), buf, cap - 1);
-  if (r < 0) return -1;
-  buf[r] = 0;
-  return r;
-}
 /* The database (in text) whose -wal or -journal file link is; its offset in text, or -1. */
-static int companion_of(const char *link, int len, const char *text, const double *out) {
+static int companion_of(const char *link, const char *text, const double *out) {
   int i, n = out[O_NDB];
   for (i = 0; i < n && i < 32; i++) {
     const char *db;
@@ -132,7 +123,7 @@ static void count_connection(int fd, double *out) {
 /* Returns 0 when done, 1 when the descriptor table is larger than the tables here (nothing was
    changed: the caller isolates in JavaScript). */
 static int isolate(const double *plan, double *out, char *text) {
-  int fl0 = plan[0], dir, n, i, j, stdio_n = 0, dead = -1, quiet = -1, deadr = -1, deadw = -1, overflow = 0;
+  int fl0 = plan[0], dir, fd, i, j, stdio_n = 0, dead = -1, quiet = -1, deadr = -1, deadw = -1, overflow = 0;
   unsigned long sdev[3], sino[3];
   char path[64], link[4096], info[1024];
   for (i = 0; i < 3; i++) {
@@ -141,31 +132,26 @@ static int isolate(const double *plan, double *out, char *text) {
   }
   /* Every inherited descriptor with its type, before anything is created. */
   nent = nunwatched = ntext = 0;
-  if ((dir = open("/proc/self/fd", O_DIRECTORY_ | O_CLOEXEC_)) < 0) return 1;
-  while ((n = syscall(SYS_GETDENTS64, dir, dents, sizeof dents)) > 0)
-    for (i = 0; i < n; i += *(unsigned short *)(dents + i + 16)) {
-      const char *p = dents + i + 19;
-      unsigned int mode;
-      int fd;
-      if (*p < '0' || *p > '9') continue;
-      fd = num(&p, 10);
-      if (fd == dir || keep_fd(plan, fd)) continue;
-      if (nent >= MAXFD) { /* too many to isolate here; still counted: TCP connections */
-        unsigned long dev, ino;
-        overflow = 1;
-        if (fstat_(fd, &dev, &ino, &mode) == 0 && (mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
-        continue;
-      }
-      if (fstat_(fd, &e_dev[nent], &e_ino[nent], &mode) != 0) continue;
-      if ((mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
-      e_fd[nent] = fd;
-      e_type[nent] = mode & S_IFMT_;
-      e_anon[nent] = A_NONE;
-      e_flags[nent] = 0;
-      for (j = 0; j < stdio_n; j++)
-        if (e_dev[nent] == sdev[j] && e_ino[nent] == sino[j]) e_flags[nent] = -1; /* stdout's duplicate: kept */
-      nent++;
+  if ((dir = open_numbered("/proc/self/fd")) < 0) return 1;
+  while ((fd = next_num(dir)) >= 0) {
+    unsigned long dev, ino;
+    unsigned int mode;
+    if (fd == dir || keep_fd(plan, fd)) continue;
+    if (nent >= MAXFD) { /* too many to isolate here; still counted: TCP connections */
+      overflow = 1;
+      if (fstat_(fd, &dev, &ino, &mode) == 0 && (mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
+      continue;
     }
+    if (fstat_(fd, &dev, &e_ino[nent], &mode) != 0) continue;
+    if ((mode & S_IFMT_) == S_IFSOCK_) count_connection(fd, out);
+    e_fd[nent] = fd;
+    e_type[nent] = mode & S_IFMT_;
+    e_anon[nent] = A_NONE;
+    e_flags[nent] = 0;
+    for (j = 0; j < stdio_n; j++)
+      if (dev == sdev[j] && e_ino[nent] == sino[j]) e_flags[nent] = -1; /* stdout's duplicate: kept */
+    nent++;
+  }
   close(dir);
   if (overflow) return 1;
   /* Databases open for writing, by path, so that their -wal and -journal files are known too. */
@@ -262,12 +248,12 @@ static int isolate(const double *plan, double *out, char *text) {
       else out[O_CUT]++;
       if (r) fail(out, fd, what, r);
     } else if (type == S_IFREG_ || type == S_IFDIR_) {
-      int mode = flags & ~(0100 | 0200 | 01000 | O_NOFOLLOW_ | O_CLOEXEC_), db = -1, own = 0, len;
+      int mode = flags & ~(0100 | 0200 | 01000 | O_NOFOLLOW_ | O_CLOEXEC_), db = -1, own = 0;
       long off;
       what = W_FILE;
       for (j = 0; j < (int)out[O_NDB] && j < 32; j++)
         if ((int)out[O_DB + 3 * j] == fd) db = out[O_DB + 3 * j + 2], own = 1;
-      if (db < 0 && out[O_NDB] > 0 && (len = link_of(fd, link, sizeof link)) > 0) db = companion_of(link, len, text, out);
+      if (db < 0 && out[O_NDB] > 0 && link_of(fd, link, sizeof link) > 0) db = companion_of(link, text, out);
       if (db < 0 && (fl0 & F_FILES_SHARED)) continue;
       /* "copy": the database only reads (copied on first use), and in WAL mode reading takes
          the -shm index's locks, which a read-only reopen refuses. */

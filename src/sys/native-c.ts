@@ -94,8 +94,6 @@ long syscall(long n, ...);
 #define P_KEEP_CAP 160
 /* out slots (src/fork/native.ts OUT) */
 #define O_PID 0
-#define O_ERRNO 1
-#define O_ADVISED 2
 #define O_NREG_READ 3
 #define O_STATUS 4 /* child: 0 isolated here, 1 the tables overflowed (isolate in JS), 2 not asked */
 #define O_EPOLLS 8
@@ -114,7 +112,6 @@ long syscall(long n, ...);
 #define O_POOL_N 21
 #define O_POOL_SPAWNED 22
 #define O_HTTP_V 23
-#define O_ISOLATE_US 24
 #define O_REPAIR_US 25
 #define O_PLAIN 26 /* 1: nothing is left for JavaScript but the plan's writes (src/fork/native.ts) */
 #define O_KEPT 64   /* 64 */
@@ -262,7 +259,7 @@ static int fstat_(int fd, unsigned long *dev, unsigned long *ino, unsigned int *
 #define MAXMAPS 16384
 static unsigned long map_lo[MAXMAPS], map_hi[MAXMAPS];
 static unsigned char map_rw[MAXMAPS];
-static int nmaps, nadvised, map_advise, run_n, one_by_one;
+static int nmaps, map_advise, run_n, one_by_one;
 static unsigned long run_lo, run_hi;
 /* The mappings read since the last special one (advise mode 1), advised in one call: madvise
    covers every mapping in the range, skips the gaps between them and then says ENOMEM for those.
@@ -270,7 +267,6 @@ static unsigned long run_lo, run_hi;
    is then advised again one mapping at a time (mode 2). */
 static void advise_run(void) {
   if (run_n && madvise((void *)run_lo, run_hi - run_lo, 11 /* MADV_DOFORK */) != 0 && err() != 12 /* ENOMEM */) one_by_one = 1;
-  nadvised += run_n;
   run_n = 0;
 }
 static void map_line(char *line) {
@@ -294,7 +290,6 @@ static void map_line(char *line) {
     }
   if (map_advise == 2) {
     madvise((void *)lo, hi - lo, 11 /* MADV_DOFORK */);
-    nadvised++;
     return;
   }
   if (!run_n) run_lo = lo;
@@ -305,18 +300,18 @@ static void map_line(char *line) {
    then one at a time, as after a failed call: F_ADVISE_EACH). */
 static int read_maps(int advise) {
   int r;
-  nmaps = nadvised = run_n = one_by_one = 0;
+  nmaps = run_n = one_by_one = 0;
   map_advise = advise ? 1 : 0;
   r = each_line("/proc/self/maps", map_line);
   if (r >= 0 && advise) {
     advise_run();
     if (one_by_one || advise == 3) {
-      nmaps = nadvised = 0;
+      nmaps = 0;
       map_advise = 2;
       r = each_line("/proc/self/maps", map_line);
     }
   }
-  return r < 0 ? r : nadvised;
+  return r;
 }
 /* Whether [a, a+len) lies in one readable (with w, writable) mapping. */
 static int mapped(unsigned long a, unsigned long len, int w) {
@@ -338,6 +333,33 @@ static unsigned long long r_data[MAXREG];
 static long r_ino[MAXREG]; /* -1: the line has no ino */
 static int nreg, reg_ep;
 static char dents[32768];
+/* The numbered entries of a /proc directory (descriptors, threads), one by one: open it with
+   open_numbered(), then next_num() until -1. One directory at a time (dents is shared). */
+static int d_n, d_i;
+static int open_numbered(const char *path) {
+  d_n = d_i = 0;
+  return open(path, O_DIRECTORY_ | O_CLOEXEC_);
+}
+static int next_num(int dir) {
+  for (;;) {
+    const char *p;
+    if (d_i >= d_n) {
+      if ((d_n = syscall(SYS_GETDENTS64, dir, dents, sizeof dents)) <= 0) return -1;
+      d_i = 0;
+    }
+    p = dents + d_i + 19;
+    d_i += *(unsigned short *)(dents + d_i + 16);
+    if (*p >= '0' && *p <= '9') return num(&p, 10);
+  }
+}
+/* What descriptor fd names (/proc/self/fd/<fd>), NUL-terminated in buf; its length, or -1. */
+static int link_of(int fd, char *buf, int cap) {
+  char path[64];
+  int r = readlink(fdpath(path, "/proc/self/fd/", fd, ""), buf, cap - 1);
+  if (r < 0) return -1;
+  buf[r] = 0;
+  return r;
+}
 
 static void reg_line(char *line) {
   const char *p;
@@ -367,24 +389,15 @@ static void reg_line(char *line) {
 }
 /* Every registration of every epoll instance of this process; -1 when over MAXREG. */
 static int read_registrations(void) {
-  int dir = open("/proc/self/fd", O_DIRECTORY_ | O_CLOEXEC_), n, i;
+  int dir = open_numbered("/proc/self/fd"), fd;
   char path[64], link[32];
   nreg = 0;
   if (dir < 0) return -1;
-  while ((n = syscall(SYS_GETDENTS64, dir, dents, sizeof dents)) > 0)
-    for (i = 0; i < n; i += *(unsigned short *)(dents + i + 16)) {
-      const char *p = dents + i + 19;
-      int fd, r;
-      if (*p < '0' || *p > '9') continue;
-      fd = num(&p, 10);
-      if (fd == dir) continue;
-      r = readlink(fdpath(path, "/proc/self/fd/", fd, ""), link, sizeof link - 1);
-      if (r < 0) continue;
-      link[r] = 0;
-      if (!same(link, "anon_inode:[eventpoll]")) continue;
-      reg_ep = fd;
-      each_line(fdpath(path, "/proc/self/fdinfo/", fd, ""), reg_line);
-    }
+  while ((fd = next_num(dir)) >= 0) {
+    if (fd == dir || link_of(fd, link, sizeof link) < 0 || !same(link, "anon_inode:[eventpoll]")) continue;
+    reg_ep = fd;
+    each_line(fdpath(path, "/proc/self/fdinfo/", fd, ""), reg_line);
+  }
   close(dir);
   return nreg > MAXREG ? -1 : nreg;
 }
