@@ -140,8 +140,7 @@ export interface RunningTrial<T> {
 export function startTrial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptions): TrialResult<T> | RunningTrial<T> {
   if (typeof fn !== "function") throw new SnapshotError("EINVAL", messages.badTrialFn(fn));
   if (options?.detached) throw new SnapshotError("EINVAL", messages.trialDetached());
-  // The child's code, compiled here before the fork (see deliver).
-  startChild(fn, REHEARSAL);
+  // The child's code, compiled here before the fork (see deliver; runChild's rehearsal runs startChild's).
   (runChild as (f: typeof fn, r: typeof REHEARSAL) => void)(fn, REHEARSAL);
   const r = forkSnapshot(options, { trial: true });
   if (r.role === "child") return runChild(fn);

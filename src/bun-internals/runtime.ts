@@ -245,7 +245,7 @@ export interface NativeRepairResult {
  */
 export function finishRuntime(prep: RuntimePrep, result: () => NativeRepairResult): (dry?: boolean) => void {
   const fine = (code: number) => code === 0 || code === 100;
-  const sound = !prep.disabled && prep.pool.kind !== "unproven" && prep.http.kind !== "unproven";
+  const sound = provable(prep);
   const report = () => reportOf(prep, result());
   return (dry) => {
     const r = result();
@@ -263,8 +263,13 @@ export function finishRuntime(prep: RuntimePrep, result: () => NativeRepairResul
  * the repairs are off (the child then needs finishRuntime()).
  */
 export function plainRuntimeWrite(prep: RuntimePrep, result: () => NativeRepairResult): [object, string, () => RuntimeReport] | undefined {
-  if (prep.disabled || prep.pool.kind === "unproven" || prep.http.kind === "unproven") return undefined;
+  if (!provable(prep)) return undefined;
   return [known(), "report", () => reportOf(prep, result())];
+}
+
+// Whether the native part's checks can settle the helpers: repairs on, no proof missing.
+function provable(prep: RuntimePrep): boolean {
+  return !prep.disabled && prep.pool.kind !== "unproven" && prep.http.kind !== "unproven";
 }
 
 // The report of a child whose helpers were all repaired or unused.
@@ -277,13 +282,15 @@ function reportOf(prep: RuntimePrep, r: NativeRepairResult): RuntimeReport {
 function finishSlowly(prep: RuntimePrep, r: NativeRepairResult): void {
   const t0 = performance.now();
   const disabled = prep.disabled === true;
+  let img: ProcessImage | undefined;
+  const image = () => (img ??= liveImage()); // one read of the maps for both
   const pool =
-    prep.pool.kind !== "proven" || disabled ? repairPool(prep.pool, liveImage, disabled)
+    prep.pool.kind !== "proven" || disabled ? repairPool(prep.pool, image, disabled)
     : r.pool === 0 ? "repaired"
     : r.pool === 100 ? "unused"
     : failPool(prep.pool.proof, POOL_WHY[r.pool]?.(r.poolListed, r.poolSpawned) ?? `check code ${r.pool}`);
   const http =
-    prep.http.kind !== "proven" || disabled ? repairHttp(prep.http, liveImage, disabled)
+    prep.http.kind !== "proven" || disabled ? repairHttp(prep.http, image, disabled)
     : r.http === 0 ? "repaired"
     : r.http === 100 ? "unused"
     : failHttp(HTTP_WHY[r.http]?.(r.httpValue) ?? `check code ${r.http}`);

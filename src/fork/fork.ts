@@ -119,12 +119,14 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   let plan: NativePlan;
   const t0 = performance.now();
   try {
-    plan = emptyPlan(c.parentPid);
-    if (shim) for (const s of steps) s.plan?.(plan);
-    native = shim !== null && fits(plan);
+    if (shim) {
+      plan = emptyPlan(c.parentPid);
+      for (const s of steps) s.plan?.(plan);
+    }
+    native = shim !== null && fits(plan!);
     if (native) {
       // The child's code, compiled here (see Step.child).
-      enterPlainly(plan, true);
+      enterPlainly(plan!, true);
       for (const s of steps) s.child?.(true, true);
     }
     if (shim && !native) {
@@ -132,7 +134,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
       makeForkable();
       c.registrations = allRegistrations();
     }
-    c.pid = native ? forkWith(shim!, plan) : cFork();
+    c.pid = native ? forkWith(shim!, plan!) : cFork();
   } catch (e) {
     undoAll(steps);
     throw e;

@@ -77,7 +77,9 @@ export interface ChildTerms {
 /**
  * In the parent, before the fork: the whole state the child will have, built here so that the
  * child only swaps it in (enterState) instead of building it on copy-on-write pages. The "exit"
- * listeners it inherits are those of this moment (before the fork installs its own).
+ * listeners it inherits are those of this moment (the child's own exit hooks among them, installed
+ * by the step before: the same at every depth, so that a child with no listener of its own knows it
+ * without copying the list).
  */
 export function childState(entry: Omit<SnapshotInfo, "pid">, t: ChildTerms): State {
   // The same properties in the same order as state()'s (lastOutcome too): the code the child

@@ -1,8 +1,9 @@
 // The steps of a snapshot, in the order they run (see step.ts for what each hook means). A
-// blocking snapshot: check, identity, signals, terminal, channel, lineage, exit, isolate,
+// blocking snapshot: check, identity, signals, terminal, channel, exit, lineage, isolate,
 // runtime, forkable, epoll, quiesce; a trial adds its "said" pipe after the channel. A detached
-// one: check, identity, terminal, exit pipe, hand-over, lineage, exit, isolate, runtime,
-// forkable, epoll, quiesce. The forkable memory, the epoll registrations and quiescence come
+// one: check, identity, terminal, exit pipe, hand-over, exit, lineage, isolate, runtime,
+// forkable, epoll, quiesce. The exit hooks come before the lineage, so that the "exit"
+// listeners the child inherits include them, at every depth. The forkable memory, the epoll registrations and quiescence come
 // last, right before the fork, so that nothing made before is left out of them; quiescence is
 // the very last (what runs before it can wake a helper), and redoes the other two if it waited.
 // With the native fork (native.ts) the forkable memory and the registrations are done by the
@@ -332,7 +333,8 @@ function quiet(c: ForkContext): Step {
     name: "quiesce",
     prepare() {
       if (!QUIESCE) return;
-      const q = quiesce(undefined, c.threads);
+      // The threads read by the runtime step, unless the JavaScript fork's reads ran since.
+      const q = quiesce(undefined, c.native ? c.threads : undefined);
       parked = q.parked;
       if (!q.waited || c.native) return; // (the native fork reads both itself, after this)
       try {
@@ -357,10 +359,10 @@ function quiet(c: ForkContext): Step {
 /** The steps of a blocking snapshot or a trial. */
 export function blockingSteps(c: ForkContext): Step[] {
   const said = c.mode === "trial" ? [saidPipe(c)] : [];
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, lineage(c), exit(), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
+  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, exit(), lineage(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }
 
 /** The steps of a detached snapshot; `handed` are connections the child takes over. */
 export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), lineage(c), exit(), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
+  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), exit(), lineage(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
 }
