@@ -120,7 +120,7 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const t0 = performance.now();
   try {
     if (shim) {
-      plan = emptyPlan(c.parentPid);
+      plan = emptyPlan(c.parentPid, mode !== "detached");
       for (const s of steps) s.plan?.(plan);
     }
     native = shim !== null && fits(plan!);

@@ -31,10 +31,37 @@ export const F = {
 // one call per run of them, as when a mapping refuses that call (tests prove the fallback).
 const ADVISE_EACH = process.env["BUN_SNAPSHOT_TEST_ADVISE_EACH"] === "1";
 
+// A child the parent waits for ends without tearing down its memory on the parent's time
+// (src/sys/exit-c.ts); BUN_SNAPSHOT_DEFER_EXIT=0 turns that off. A helper still unreaped after
+// REAP_MS stops it for the process (BUN_SNAPSHOT_TEST_REAP_MS: tests shorten the wait).
+let deferExit = process.env["BUN_SNAPSHOT_DEFER_EXIT"] !== "0";
+const REAP_MS = Number(process.env["BUN_SNAPSHOT_TEST_REAP_MS"] ?? "") || 5000;
+
+/**
+ * In the parent, after a native fork: the child's slot for its exit helper (>= 0: its teardown is
+ * deferred), or why not (exit-c.ts defer_slot: -1 not asked, -2 stopped, -3 init or subreaper,
+ * -4 no shared page, -5 too many followed). The bench counts them.
+ */
+export function lastDeferSlot(): number {
+  return last ? last.out[OUT.DEFER]! : -1;
+}
+
+/** Whether, at the last native fork, one of this process's exit helpers had been seen reaped. */
+export function deferProven(): boolean {
+  return last ? last.out[OUT.DEFER_SEEN] === 1 : false;
+}
+
+/** Whether later children defer their teardown (the bench measures both ways in one run). */
+export function setDeferExit(on: boolean): void {
+  deferExit = on;
+}
+
 /** What the child's native part must do, filled in by the steps. */
 export interface NativePlan {
   flags: number;
   parentPid: number;
+  /** > 0: the child's teardown is deferred; a helper unreaped this long (ms) stops that (exit-c.ts). */
+  reapMs: number;
   /** Descriptors isolation leaves as they are (0, 1 and 2 always). */
   keep: number[];
   /** Descriptors the child closes. */
@@ -99,13 +126,13 @@ export interface NativeResult {
 const sharedText = new Uint8Array(16384);
 
 // Slots of the plan and of out: fork-c.ts P_* and O_*.
-const P = { PARENT: 1, NKEEP: 2, NCLOSE: 3, NSIG: 4, POOL: 8, HTTP: 16, CLOSE: 24, SIG: 32, KEEP: 96 };
+const P = { PARENT: 1, NKEEP: 2, NCLOSE: 3, NSIG: 4, REAP_MS: 5, POOL: 8, HTTP: 16, CLOSE: 24, SIG: 32, KEEP: 96 };
 const CAP = { KEEP: 160, CLOSE: 8, SIG: 64 };
 const SACT = SIGACTION_SIZE;
 /** Slots of what the native part reports (fork-c.ts O_*). */
 export const OUT = {
   PID: 0, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
-  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, REPAIR_US: 25, PLAIN: 26,
+  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, REPAIR_US: 25, PLAIN: 26, DEFER: 27, DEFER_SEEN: 28,
   KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
 } as const;
 /** out[STATUS] in the child when the descriptor table was larger than the native tables (isolate in JS); 0 isolated natively. */
@@ -116,10 +143,11 @@ const sigBuf = new Uint8Array(SACT * CAP.SIG);
 let last: NativeResult | undefined;
 
 
-/** A plan with nothing to do yet. */
-export function emptyPlan(parentPid: number): NativePlan {
+/** A plan with nothing to do yet; `waited`: the parent waits for this child (not a detached one). */
+export function emptyPlan(parentPid: number, waited: boolean): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
-  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0), parentPid, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
+  const reapMs = waited && deferExit ? REAP_MS : 0;
+  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */
@@ -132,6 +160,7 @@ export function forkWith(s: ForkShim, p: NativePlan): number {
   planBuf.fill(0);
   planBuf[0] = p.flags;
   planBuf[P.PARENT] = p.parentPid;
+  planBuf[P.REAP_MS] = p.reapMs;
   // Loops, not closures: a list empty at depth 0 (nothing to close) is not so in a child, which
   // would then compile the closure for its own snapshot.
   planBuf[P.NKEEP] = p.keep.length;

@@ -185,6 +185,8 @@ export interface ForkShim {
   snap_threads(out: Float64Array, cap: number, names: Uint8Array, ncap: number): number;
   /** What a thread of this process is blocked in (see src/proc/threads.ts). */
   snap_syscall(tid: number, out: Float64Array): number;
+  /** Ends this process with code, its teardown deferred when its fork said so (exit-c.ts); dry: returns. */
+  snap_exit(code: number, dry: number): number;
 }
 
 let forkShim: ForkShim | null | undefined;
@@ -201,11 +203,17 @@ export function nativeFork(): ForkShim | null {
       snap_fork: { args: ["ptr", "ptr", "ptr", "ptr"], returns: "i32" },
       snap_threads: { args: ["ptr", "i32", "ptr", "i32"], returns: "i32" },
       snap_syscall: { args: ["i32", "ptr"], returns: "i32" },
+      snap_exit: { args: ["i32", "i32"], returns: "i32" },
     }).symbols as unknown as ForkShim;
   } catch {
     forkShim = null; // no TinyCC in this Bun
   }
   return forkShim;
+}
+
+/** The native fork's functions if this process (or its parent, before the fork) compiled them, whatever BUN_SNAPSHOT_NATIVE says now. */
+export function forkShimCompiled(): ForkShim | null {
+  return forkShim ?? null;
 }
 
 /** The native fork's functions if they are compiled already (never compiles them: see nativeFork()). */

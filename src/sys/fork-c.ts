@@ -11,6 +11,7 @@
 // child's isolation), and below the helpers' checks and resets and the fork itself.
 import { BASE_C } from "./native-c.ts";
 import { ISOLATE_C } from "./isolate-c.ts";
+import { EXIT_C } from "./exit-c.ts";
 
 const FORK_PART_C = String.raw`/* ---- the runtime's helpers: src/bun-internals/workpool.ts checkPool/resetPool, http.ts,
    http-zig.ts; the same checks in the child's own memory, then the same writes ---- */
@@ -159,20 +160,29 @@ int snap_syscall(int tid, double *out) {
 
 /* Makes every mapping forkable and reads every epoll registration (the last things before the
    fork), then forks. The child, before returning 0: dies with its parent, gets the parent's
-   signal dispositions back (saved in sigs), closes the descriptors it must not hold, takes its
+   signal dispositions back (saved in sigs), knows where to say its exit helper's pid (exit-c.ts), closes the descriptors it must not hold, takes its
    process group and the terminal, isolates its descriptors and checks and resets Bun's helpers.
    The parent returns the child's pid, or -errno when fork failed. */
 int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *text) {
-  int fl = plan[0], i, pid;
+  int fl = plan[0], i, pid, slot;
   long t;
   for (i = 0; i < OUT_SIZE; i++) out[i] = 0;
   if (fl & F_FORKABLE) read_maps(fl & F_ADVISE_EACH ? 3 : 1);
   out[O_NREG_READ] = fl & F_ISOLATE ? read_registrations() : 0;
+  slot = plan[P_REAP_MS] > 0 ? defer_slot((long)plan[P_REAP_MS] * 1000) : -1;
+  out[O_DEFER] = slot;
+  out[O_DEFER_SEEN] = dproven;
   pid = fork();
   if (pid < 0) return -err();
   if (pid > 0) {
+    if (slot >= 0) dslot[slot] = pid;
     out[O_PID] = pid;
     return pid;
+  }
+  if (slot >= 0) {
+    ering = dring;
+    eslot = slot;
+    epid = getpid();
   }
   prctl(1 /* PR_SET_PDEATHSIG */, 9UL, 0UL, 0UL, 0UL);
   if (getppid() != (int)plan[P_PARENT]) kill(getpid(), 9);
@@ -199,4 +209,4 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
 `;
 
 /** The native fork's C source, one unit. */
-export const FORK_C = BASE_C + ISOLATE_C + FORK_PART_C;
+export const FORK_C = BASE_C + ISOLATE_C + EXIT_C + FORK_PART_C;

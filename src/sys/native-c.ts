@@ -86,6 +86,7 @@ long syscall(long n, ...);
 #define P_NKEEP 2
 #define P_NCLOSE 3
 #define P_NSIG 4
+#define P_REAP_MS 5 /* > 0: the child's teardown is deferred (exit-c.ts); a helper unreaped this long stops it */
 #define P_POOL 8   /* 8: base, stackSizeOff, maxThreads, syncOff, idleEventOff, runQueueOff, threadsOff, backOff */
 #define P_HTTP 16  /* rust: slot, pthread, once; zig: lock */
 #define P_CLOSE 24 /* 8 */
@@ -114,6 +115,8 @@ long syscall(long n, ...);
 #define O_HTTP_V 23
 #define O_REPAIR_US 25
 #define O_PLAIN 26 /* 1: nothing is left for JavaScript but the plan's writes (src/fork/native.ts) */
+#define O_DEFER 27 /* parent: the child's slot for its exit helper, or -(why not): exit-c.ts defer_slot */
+#define O_DEFER_SEEN 28 /* parent: 1 once a helper was seen reaped (exit-c.ts dproven) */
 #define O_KEPT 64   /* 64 */
 #define O_DEAD 128  /* 32 x 3: fd, errno, offset of its path in text (a file that could not be reopened) */
 #define O_DB 224    /* 32 x 3: fd, unsafe, offset of its path in text */

@@ -1,7 +1,7 @@
 // Processes: fork, exit, wait, signal delivery, identity, exec, parent-death signal.
 import { ptr } from "bun:ffi";
 import { messages, syscallError } from "../errors.ts";
-import { check, errno, libc } from "./ffi.ts";
+import { check, errno, forkShimCompiled, libc } from "./ffi.ts";
 
 export const SIGKILL = 9;
 export const WNOHANG = 1;
@@ -30,13 +30,16 @@ export function forkError(e: number): Error {
 /**
  * _exit(2): ends this process now, running nothing. With `dry` (a parent about to fork rehearsing
  * its child's end) returns at once: a function first called in a child is compiled there, a
- * hundred copy-on-write page faults.
+ * hundred copy-on-write page faults. Where the native fork is compiled, a child it made leaves
+ * the teardown of its memory to a helper (src/sys/exit-c.ts): its parent's wait returns sooner.
  */
 export function exitNow(code: number, dry = false): never {
-  // exit_group(2), what _exit() is, through syscall(), as the rehearsal's getpid(2): the child then
-  // calls nothing its parent has not (Bun 1.3 wraps each FFI symbol in JavaScript compiled at its
-  // first call).
-  libc().syscall(dry ? SYS_GETPID : SYS_EXIT_GROUP, code, 0);
+  // exit_group(2), what _exit() is, the same call in the rehearsal (dry) as in the child: the
+  // child then calls nothing its parent has not (Bun 1.3 wraps each FFI symbol in JavaScript
+  // compiled at its first call); through syscall() as getpid(2) without the native fork.
+  const shim = forkShimCompiled();
+  if (shim) shim.snap_exit(code | 0, dry ? 1 : 0);
+  else libc().syscall(dry ? SYS_GETPID : SYS_EXIT_GROUP, code, 0);
   if (dry) return undefined as never;
   throw new Error("unreachable: exit_group returned");
 }
