@@ -31,6 +31,9 @@ export interface Forwarding {
 
 const NONE: Forwarding = { attach() {}, restoreInChild() {}, saved: () => [], end() {} };
 
+// Which signals snap_attach() and snap_end() found arrived, read right after each call.
+const FLAGS = new Int32Array(64);
+
 /**
  * Installed before the fork, so that a signal between the fork and the wait (a Ctrl+C) is
  * held, not fatal: until attach() the handler only counts it. Every disposition it changed is
@@ -50,53 +53,36 @@ export function prepareForwarding(numbers: number[]): Forwarding {
     }
     return NONE;
   }
-  s.snap_set_child(0);
-  // What each signal's count was before: what arrives is what the count grew by.
-  const seen = new Uint32Array(65);
-  const now = new Uint32Array(65);
-  s.snap_counts(seen);
   // The dispositions saved and the handler installed in one call (a snapshot's preparation is on
-  // every snapshot's path: six signals one by one from JavaScript cost ~0.1 ms).
+  // every snapshot's path: six signals one by one from JavaScript cost ~0.1 ms). What arrives is
+  // counted in C against the counts at the install: the common case (nothing arrived) writes
+  // nothing here, the parent's writes after the fork being copy-on-write page faults.
+  const n = numbers.length;
   const sigs = Int32Array.from(numbers);
-  const saved = new Uint8Array(SIGACTION_SIZE * numbers.length);
-  const r = s.snap_install(sigs, numbers.length, saved);
+  const saved = new Uint8Array(SIGACTION_SIZE * n);
+  const r = s.snap_install(sigs, n, saved);
   if (r < 0) throw syscallError("sigaction", -r);
-  let installed = true;
-  const restore = () => {
-    if (installed) s.snap_uninstall(sigs, numbers.length, saved);
-    installed = false;
-  };
-  // The signals that arrived since the last look (`read`: the counts are in `now` already).
-  const arrived = (read = true) => {
-    if (read) s.snap_counts(now);
-    const got = numbers.filter((n) => now[n] !== seen[n]);
-    seen.set(now);
-    return got;
-  };
   let ended = false;
-  // Signals that arrived before attach(): forwarded to the child then, and owed to this process
-  // at the end as any other (a fast child can be running, and be the reason for a signal, before
-  // its parent is back from fork()).
-  const owed = new Set<number>();
   return {
     attach(pid) {
-      s.snap_attach(pid, now);
-      for (const n of arrived(false)) {
-        kill(pid, n);
-        owed.add(n);
-      }
+      // Signals that arrived before: forwarded to the child now, and (as every signal that
+      // arrives) the parent's own at the end (a fast child can be running, and be the reason for
+      // a signal, before its parent is back from fork()).
+      if (s.snap_attach(pid, sigs, n, FLAGS) > 0) for (let i = 0; i < n; i++) if (FLAGS[i]) kill(pid, sigs[i]!);
     },
     restoreInChild() {
-      restore();
+      end(false);
     },
-    saved: () => numbers.map((n, i): [number, Uint8Array] => [n, saved.subarray(i * SIGACTION_SIZE, (i + 1) * SIGACTION_SIZE)]).reverse(),
+    saved: () => numbers.map((sig, i): [number, Uint8Array] => [sig, saved.subarray(i * SIGACTION_SIZE, (i + 1) * SIGACTION_SIZE)]).reverse(),
     end() {
-      if (ended) return;
-      ended = true;
-      restore();
-      s.snap_set_child(0);
-      // Delivered again to this process now that its own dispositions are back.
-      for (const n of new Set([...owed, ...arrived()])) if (n !== SIGINT) kill(getpid(), n);
+      end(true);
     },
   };
+  // Puts the dispositions back; `act`: then delivers again to this process what arrived, now
+  // that its own dispositions are back (SIGINT excepted: it was the child's).
+  function end(act: boolean): void {
+    if (ended) return;
+    ended = true;
+    if (s.snap_end(sigs, n, saved, FLAGS) > 0 && act) for (let i = 0; i < n; i++) if (FLAGS[i] && sigs[i] !== SIGINT) kill(getpid(), sigs[i]!);
+  }
 }

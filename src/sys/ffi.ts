@@ -149,25 +149,20 @@ function compileC<S extends Parameters<typeof cc>[0]["symbols"]>(name: string, s
 
 /** The functions of forward.c, the signal handler a waiting parent runs. */
 export interface ForwarderShim {
-  snap_set_child(pid: number): void;
-  /** Every signal's count (0..64) into `out`. */
-  snap_counts(out: Uint32Array): void;
-  /** Forwards to `pid` from now on; `out` gets the counts just before. */
-  snap_attach(pid: number, out: Uint32Array): void;
-  /** Saves the dispositions of `sigs` into `saved` (152 bytes each) and installs the handler on each; 0 or -errno (nothing changed). */
+  /** Forwards to `pid` from now on; `flags[i]`: whether `sigs[i]` arrived since the install; returns how many did. */
+  snap_attach(pid: number, sigs: Int32Array, n: number, flags: Int32Array): number;
+  /** Saves the dispositions of `sigs` into `saved` (152 bytes each) and installs the handler on each, forwarding to nobody yet; 0 or -errno (nothing changed). */
   snap_install(sigs: Int32Array, n: number, saved: Uint8Array): number;
-  /** Puts back what snap_install() saved. */
-  snap_uninstall(sigs: Int32Array, n: number, saved: Uint8Array): void;
+  /** Puts back what snap_install() saved, forwards to nobody; `flags` as snap_attach's, since the install. */
+  snap_end(sigs: Int32Array, n: number, saved: Uint8Array, flags: Int32Array): number;
 }
 
 /** Compiles the forwarding handler (bun:ffi cc, TinyCC); throws where this Bun cannot. */
 export function compileForwarder(): ForwarderShim {
   return compileC("forward.c", FORWARD_C, {
-    snap_set_child: { args: ["i32"], returns: "void" },
-    snap_counts: { args: ["ptr"], returns: "void" },
-    snap_attach: { args: ["i32", "ptr"], returns: "void" },
+    snap_attach: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
     snap_install: { args: ["ptr", "i32", "ptr"], returns: "i32" },
-    snap_uninstall: { args: ["ptr", "i32", "ptr"], returns: "void" },
+    snap_end: { args: ["ptr", "i32", "ptr", "ptr"], returns: "i32" },
   }).symbols as unknown as ForwarderShim;
 }
 

@@ -6,8 +6,8 @@ export const FORWARD_C = String.raw`/* The one piece of bun-snapshot that must b
    the child. No system headers, so it compiles where libc's development files are absent.
 
    Nothing is lost between the handler and the reader: the handler is the only writer of a
-   signal's count, and the reader (the JS thread) only reads it and compares with the count it
-   saw before, so there is no read-then-clear for a signal to fall into. (TinyCC has no atomic
+   signal's count, and the reader only compares it with the count at the install, so there is no
+   read-then-clear for a signal to fall into. (TinyCC has no atomic
    builtins; a count bumped by two threads at once for the same signal may count it once, which
    is what the kernel does for a standard signal that is already pending.) Signals 1 to 64. */
 int kill(int pid, int sig);
@@ -18,6 +18,7 @@ int sigaction(int sig, const void *act, void *old);
 
 static volatile int child_pid;
 static volatile unsigned int counts[MAX_SIGNAL + 1];
+static unsigned int base[MAX_SIGNAL + 1]; /* the counts when the handler was installed */
 
 void snap_forward(int sig) {
   int saved = *__errno_location();
@@ -26,22 +27,22 @@ void snap_forward(int sig) {
   *__errno_location() = saved;
 }
 
-void snap_set_child(int pid) { child_pid = pid; }
-
-/* Every count at once (counts[0..64] into out), for the reader to compare with what it saw. */
-void snap_counts(unsigned int *out) {
-  int i;
-  for (i = 0; i <= MAX_SIGNAL; i++) out[i] = counts[i];
+/* Which of sigs[0..n) arrived since snap_install() (flags[i] 1 or 0); how many did. */
+static int arrived(const int *sigs, int n, int *flags) {
+  int i, k = 0;
+  for (i = 0; i < n; i++) k += flags[i] = counts[sigs[i]] != base[sigs[i]];
+  return k;
 }
 
-/* From now on forwards to pid; out gets the counts just before (counts[0..64]): what they grew
-   by since the reader's last look arrived while no child was set, and is the reader's to forward.
-   Read, then set, in one call: a signal in between (a few instructions) is counted but forwarded
-   by nobody (the parent still acts on it after the child); set first, a signal could reach the
-   child twice (seen under load when the child was fast). */
-void snap_attach(int pid, unsigned int *out) {
-  snap_counts(out);
+/* From now on forwards to pid; flags: which of sigs arrived while no child was set (the reader
+   forwards those), and how many. Read, then set, in one call: a signal in between (a few
+   instructions) is counted but forwarded by nobody (the parent still acts on it after the
+   child); set first, a signal could reach the child twice (seen under load when the child was
+   fast). */
+int snap_attach(int pid, const int *sigs, int n, int *flags) {
+  int k = arrived(sigs, n, flags);
   child_pid = pid;
+  return k;
 }
 
 /* The dispositions of sigs[0..n) saved into saved (a struct sigaction of 152 bytes each: glibc
@@ -51,6 +52,8 @@ void snap_attach(int pid, unsigned int *out) {
 int snap_install(const int *sigs, int n, unsigned char *saved) {
   unsigned char act[SACT];
   int i, k, e;
+  child_pid = 0;
+  for (k = 0; k <= MAX_SIGNAL; k++) base[k] = counts[k];
   for (k = 0; k < SACT; k++) act[k] = 0;
   *(void **)act = (void *)snap_forward;
   *(int *)(act + 136) = 0x10000000; /* SA_RESTART */
@@ -64,8 +67,13 @@ int snap_install(const int *sigs, int n, unsigned char *saved) {
   return -e;
 }
 
-/* Puts back what snap_install() saved, the last first. */
-void snap_uninstall(const int *sigs, int n, const unsigned char *saved) {
-  while (n-- > 0) sigaction(sigs[n], saved + SACT * n, 0);
+/* Puts back what snap_install() saved (the last first) and forwards to nobody; flags: which of
+   sigs arrived since the install (before the attach or after it: the reader's own to act on now
+   that its dispositions are back), and how many. */
+int snap_end(const int *sigs, int n, const unsigned char *saved, int *flags) {
+  int i;
+  for (i = n; i-- > 0;) sigaction(sigs[i], saved + SACT * i, 0);
+  child_pid = 0;
+  return arrived(sigs, n, flags);
 }
 `;
