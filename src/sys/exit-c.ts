@@ -3,15 +3,24 @@
 // wait returns (a fork's page tables: 0.8 ms at an empty heap, 20-40 ms at 1 GiB, measured). Here
 // the child first starts a helper process that shares its memory and descriptor table (clone
 // CLONE_VM | CLONE_FILES), so that its own exit only drops references: the parent resumes at once
-// and the helper, killed by the child's death (PR_SET_PDEATHSIG), frees the memory on another core.
+// and the helper, woken by the child's end (a pidfd), frees the memory on another core.
+//
+// Before it ends the child lets go of everything a plain end would let go of before the parent's
+// wait returns: each descriptor is pointed at /dev/null (replaced, not closed: a thread of the
+// child still writing never finds its number reused), and each mapping of a file that has no
+// executable mapping (a database's shared memory, a memfd, an mmapped file and the lock on its
+// open file) is replaced by anonymous memory (in place: a thread still reading it does not fault).
+// What the helper still holds then is anonymous memory and the files of the program's code.
 //
 // The helper is the child's child: when the child ends it goes to the system's reaper (the
 // nearest subreaper, else init), which must reap it. Never where this process would be that
-// reaper (it is init, or a subreaper: Bun reaps nothing it did not spawn). And the parent checks
-// that helpers are reaped: each child writes its helper's pid into a page the parent shares with
-// its children; the parent follows them, and one still a zombie after REAP_MS stops the deferral
-// for this process. Until one helper has been seen reaped, at most NPEND_UNPROVEN are followed
-// at once (a child beyond them ends plainly): a reaper that reaps nothing gets no more than that.
+// reaper (it is init, or a subreaper: Bun reaps nothing it did not spawn), nor with a single CPU
+// (the teardown would take the parent's). And the parent checks that helpers are reaped: each
+// child writes its helper's pid into a page the parent shares with its children; the parent
+// follows them, and one still a zombie after REAP_MS stops the deferral for this process. Until
+// one helper has been seen reaped, at most NPEND_UNPROVEN helpers and children are followed at
+// once (a child beyond them ends plainly), and a snapshot child defers nothing of its own
+// children's: a reaper that reaps nothing gets no more than NPEND_UNPROVEN from a process tree.
 export const EXIT_C = String.raw`/* ---- the deferred teardown (src/sys/exit-c.ts) ---- */
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
 int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
@@ -19,14 +28,19 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_PPOLL_ 73
 #define SYS_SIGPROCMASK_ 135
 #define SYS_EXIT_GROUP_ 94
+#define SYS_SCHED_GETAFFINITY_ 123
 #else
 #define SYS_PPOLL_ 271
 #define SYS_SIGPROCMASK_ 14
 #define SYS_EXIT_GROUP_ 231
+#define SYS_SCHED_GETAFFINITY_ 204
 #endif
+#define SYS_PIDFD_OPEN_ 434 /* both */
+#define SYS_CLOSE_RANGE_ 436 /* both */
 #define NSLOT 64   /* children in flight at once (async trials) */
 #define NPEND 1024 /* helpers followed until seen reaped */
-#define NPEND_UNPROVEN 32 /* as many before one was seen reaped (the most a reaper that reaps nothing gets) */
+#define NPEND_UNPROVEN 8 /* helpers and children before one was seen reaped (the most a reaper that reaps nothing gets) */
+#define NFILEMAP 1024 /* file mappings a child can let go of before it ends (more: it ends plainly) */
 #define HELPER_NAME "snapshot-exit"
 
 /* The parent's side, valid in the process whose pid is dpid (a child's copy is stale). */
@@ -36,43 +50,104 @@ static int pend[NPEND], npend, phead;
 static long pend_at[NPEND];
 static int doff;                  /* 1: a helper was left unreaped; never again in this process */
 static int dproven;               /* 1: a helper was seen reaped (the reaper reaps) */
+static int dcpus;                 /* 0 not read yet, 1 a single CPU (never defer), 2 more */
 /* The child's side: where it writes its helper's pid (valid when getpid() == epid). */
 static int *ering, eslot, epid;
 /* The helper's stack. */
 static long hstack[2048];
+/* The child's file mappings, read before it ends: start, end, device, inode, executable. */
+static unsigned long fm_start[NFILEMAP], fm_end[NFILEMAP], fm_dev[NFILEMAP], fm_ino[NFILEMAP];
+static char fm_exec[NFILEMAP];
+static int nfm;
 
-/* This helper's pid was reaped (gone, or its pid now someone else's); -1: still our zombie. */
-static int reaped(int pid, long age_us, long limit_us) {
+/* The state letter of process pid, and its parent's pid into ppid, when its name is name (any
+   name: 0); 0 when it is gone or named otherwise. */
+static int proc_state(int pid, const char *name, int *ppid) {
   char path[64], buf[256];
-  int r;
-  const char *p;
+  const char *p, *q, *n;
+  int r = slurp(fdpath(path, "/proc/", pid, "/stat"), buf, sizeof buf);
+  if (r <= 0) return 0;
+  for (p = buf; *p && *p != '('; p++) ;
+  for (q = buf + r - 1; q > p && *q != ')'; q--) ;
+  if (!*p || q <= p || q + 4 >= buf + r) return 0;
+  if (name) {
+    for (n = p + 1; n < q && *name && *n == *name; n++, name++) ;
+    if (n != q || *name) return 0;
+  }
+  n = q + 4; /* after ") S " */
+  *ppid = num(&n, 10);
+  return (unsigned char)q[2];
+}
+
+/* Whether this helper has been reaped (1: gone, or its pid is someone else's now), not yet (0),
+   or was left a zombie past the limit (-1). One still alive past the limit is killed (it is
+   exiting anyway) and followed on. */
+static int reaped(int pid, long age_us, long limit_us) {
+  int ppid, st;
   if (kill(pid, 0) != 0) return 1;
   if (age_us < limit_us) return 0;
-  r = slurp(fdpath(path, "/proc/", pid, "/stat"), buf, sizeof buf - 1);
-  if (r <= 0) return 1;
-  buf[r] = 0;
-  for (p = buf; *p && *p != '('; p++) ;
-  if (!*p || !starts(p + 1, HELPER_NAME ") Z")) return 1;
-  return -1;
+  st = proc_state(pid, HELPER_NAME, &ppid);
+  if (st == 0) return 1;
+  if (st == 'Z') return -1;
+  kill(pid, 9);
+  return 0;
+}
+
+/* Whether this process may run a helper beside it: more than one CPU in its affinity mask and
+   in its cgroup's cpu.max. Read once per process tree (a child has its parent's). */
+static int cpus_enough(void) {
+  unsigned char mask[128];
+  char buf[256], path[320];
+  int r, i, n = 0;
+  const char *p;
+  if (dcpus) return dcpus == 2;
+  r = syscall(SYS_SCHED_GETAFFINITY_, 0, sizeof mask, mask);
+  for (i = 0; i < r; i++)
+    for (; mask[i]; mask[i] &= mask[i] - 1) n++;
+  dcpus = r > 0 && n < 2 ? 1 : 2;
+  /* cgroup v2: "0::/path" -> /sys/fs/cgroup/path/cpu.max, "max 100000" or "<quota> <period>" */
+  if (dcpus == 2 && slurp("/proc/self/cgroup", buf, sizeof buf) > 3 && starts(buf, "0::/")) {
+    char *d = path, *s = buf + 3;
+    const char *pre = "/sys/fs/cgroup";
+    while (*pre) *d++ = *pre++;
+    while (*s && *s != '\n' && d < path + sizeof path - 10) *d++ = *s++;
+    if (d[-1] == '/') d--;
+    pre = "/cpu.max";
+    while (*pre) *d++ = *pre++;
+    *d = 0;
+    if (slurp(path, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
+      unsigned long quota, period;
+      p = buf;
+      quota = num(&p, 10);
+      p = skipws(p);
+      period = num(&p, 10);
+      if (period > 0 && quota < 2 * period) dcpus = 1;
+    }
+  }
+  return dcpus == 2;
 }
 
 /* Parent, before the fork: the slot the child writes its helper's pid to, or -(why not):
-   -1 not asked, -2 off (a helper left unreaped), -3 this process is init or a subreaper, -4 no
-   page, -5 too many helpers not yet reaped or children in flight. */
+   -1 not asked, -2 off (a helper left unreaped), -3 this process is init or a subreaper, or has
+   a single CPU, -4 no page, -5 too many helpers not yet reaped and children in flight, -6 a
+   snapshot child whose parent had not seen a helper reaped. */
 static int defer_slot(long limit_us) {
-  int k, sub = 0, free_at = -1;
+  int k, sub = 0, free_at = -1, inflight = 0, ppid;
   long t = now_us();
   if (doff) return -2;
-  if (getpid() == 1 || prctl(37 /* PR_GET_CHILD_SUBREAPER */, &sub, 0UL, 0UL, 0UL) != 0 || sub) return -3;
+  if (getpid() == 1 || prctl(37 /* PR_GET_CHILD_SUBREAPER */, &sub, 0UL, 0UL, 0UL) != 0 || sub || !cpus_enough()) return -3;
   if (dpid != getpid()) {
-    void *m = mmap(0, 4096, 3 /* PROT_READ|PROT_WRITE */, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
+    void *m;
+    if (dpid != 0 && !dproven) return -6; /* (doff, dproven, dcpus stay a child's: same reaper, same CPUs) */
+    m = mmap(0, 4096, 3 /* PROT_READ|PROT_WRITE */, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
     if (m == (void *)-1) return -4;
     dring = m;
     dpid = getpid();
-    npend = phead = 0; /* (doff and dproven stay a child's: its helpers go to the same reaper) */
+    npend = phead = 0;
     for (k = 0; k < NSLOT; k++) dslot[k] = 0;
   }
-  /* Children that ended: their helpers (if any) join the ones to follow. */
+  /* Children that ended: their helpers (if any) join the ones to follow. A child still there is
+     ours only if its parent is this process (else its pid was reaped and reused). */
   for (k = 0; k < NSLOT; k++) {
     if (dslot[k] > 0 && dring[k] > 0) {
       if (npend < NPEND) {
@@ -81,8 +156,10 @@ static int defer_slot(long limit_us) {
         npend++;
       }
       dslot[k] = 0;
-    } else if (dslot[k] > 0 && kill(dslot[k], 0) != 0) dslot[k] = 0; /* reaped, no helper */
+    } else if (dslot[k] > 0 && (kill(dslot[k], 0) != 0 || proc_state(dslot[k], 0, &ppid) == 0 || ppid != dpid))
+      dslot[k] = 0; /* reaped without a helper */
     if (dslot[k] == 0 && free_at < 0) free_at = k;
+    if (dslot[k] != 0) inflight++;
   }
   while (npend > 0) {
     int r = reaped(pend[phead], t - pend_at[phead], limit_us);
@@ -93,40 +170,101 @@ static int defer_slot(long limit_us) {
     npend--;
   }
   if (doff) return -2;
-  if (free_at < 0 || npend >= (dproven ? NPEND : NPEND_UNPROVEN)) return -5;
+  if (free_at < 0 || npend + inflight >= (dproven ? NPEND : NPEND_UNPROVEN)) return -5;
   dring[free_at] = 0;
   return free_at;
 }
 
-/* The helper: dies with the child (or at once if the child is gone already), then sleeps, every
-   signal blocked, until that SIGKILL. */
-static int exit_helper(void *child) {
-  prctl(1 /* PR_SET_PDEATHSIG */, 9UL, 0UL, 0UL, 0UL);
+/* The helper. With a pidfd of the child: sleeps (every signal blocked) until the child has
+   ended, all its threads, then closes the table it is left holding (the /dev/null copies, and
+   what a thread of the child opened after the child's last look) and exits, tearing the memory
+   down. Without (a kernel before 5.3): dies with the thread that made it (PR_SET_PDEATHSIG), or at
+   once if that is gone already. */
+static int exit_helper(void *arg) {
+  long a = (long)arg;
+  int pidfd = a & 0xffffffff, child = a >> 32;
+  struct { int fd; short events, revents; } p;
   prctl(15 /* PR_SET_NAME */, (unsigned long)HELPER_NAME, 0UL, 0UL, 0UL);
-  if (getppid() != (int)(long)child) return 0;
+  if (pidfd >= 0) {
+    p.fd = pidfd;
+    p.events = 1; /* POLLIN: the process has ended */
+    p.revents = 0;
+    while (syscall(SYS_PPOLL_, &p, 1, 0, 0, 8) == 0) ;
+    syscall(SYS_CLOSE_RANGE_, 0, ~0U, 0);
+    return 0;
+  }
+  prctl(1 /* PR_SET_PDEATHSIG */, 9UL, 0UL, 0UL, 0UL);
+  if (getppid() != child) return 0;
   for (;;) syscall(SYS_PPOLL_, 0, 0, 0, 0, 8);
   return 0;
 }
 
+/* Each mapping line of /proc/self/maps with an inode: "start-end perms offset dev inode path". */
+static void file_map_line(char *line) {
+  const char *p = line;
+  unsigned long start, end, major, minor, ino;
+  char x;
+  start = num(&p, 16);
+  if (*p++ != '-') return;
+  end = num(&p, 16);
+  p = skipws(p);
+  if (!p[0] || !p[1] || !p[2]) return;
+  x = p[2];
+  while (*p && *p != ' ') p++;
+  p = skipws(p);
+  while (*p && *p != ' ') p++; /* offset */
+  p = skipws(p);
+  major = num(&p, 16);
+  if (*p++ != ':') return;
+  minor = num(&p, 16);
+  p = skipws(p);
+  ino = num(&p, 10);
+  if (ino == 0) return;
+  if (nfm >= NFILEMAP) {
+    nfm = NFILEMAP + 1;
+    return;
+  }
+  fm_start[nfm] = start;
+  fm_end[nfm] = end;
+  fm_dev[nfm] = major << 20 | minor;
+  fm_ino[nfm] = ino;
+  fm_exec[nfm] = x == 'x';
+  nfm++;
+}
+
+/* Replaces every mapping of a file that has no executable mapping by anonymous memory, in place. */
+static void let_go_of_files(void) {
+  int i, k, code;
+  for (i = 0; i < nfm; i++) {
+    for (code = 0, k = 0; k < nfm && !code; k++) code = fm_exec[k] && fm_dev[k] == fm_dev[i] && fm_ino[k] == fm_ino[i];
+    if (!code) mmap((void *)fm_start[i], fm_end[i] - fm_start[i], 3 /* PROT_READ|PROT_WRITE */, 0x32 /* MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED */, -1, 0);
+  }
+}
+
 /* Ends this process with code. A child made by a native fork that asked for it first starts its
    helper (sharing its memory and its descriptor table: nothing to copy, nothing to wait for) and
-   says its pid to its parent; then points every descriptor at /dev/null, so that its end lets go of
-   every file, pipe and socket before its parent's wait returns, as a plain end does (the helper,
-   holding the table, closes only the /dev/null copies): replaced, not closed, so that a thread of
-   this child still writing never finds a number reused. dry: the parent's rehearsal, returns. */
+   says its pid to its parent; then lets go of what its end must let go of before its parent's
+   wait returns, as a plain end does: every descriptor pointed at /dev/null (replaced, not closed:
+   a thread of this child still writing never finds a number reused), every mapping of a data
+   file replaced by anonymous memory. Where any of that cannot be done, a plain end. dry: the
+   parent's rehearsal, returns. */
 int snap_exit(int code, int dry) {
   unsigned long all[2];
-  int null, dir, fd, h;
+  int null, dir, pidfd, fd, h;
   if (dry) return getpid();
   if (ering && epid == getpid() && (null = open("/dev/null", 2 /* O_RDWR */ | O_CLOEXEC_)) >= 0) {
     all[0] = all[1] = ~0UL;
     syscall(SYS_SIGPROCMASK_, 0 /* SIG_BLOCK */, all, 0, 8);
-    dir = open_numbered("/proc/self/fd");
-    h = dir < 0 ? -1 : clone(exit_helper, (void *)((unsigned long)(hstack + 2048) & ~15UL), 0x100 | 0x400 /* CLONE_VM | CLONE_FILES; no exit signal */, (void *)(long)epid);
+    nfm = 0;
+    dir = each_line("/proc/self/maps", file_map_line) == 0 && nfm <= NFILEMAP ? open_numbered("/proc/self/fd") : -1;
+    pidfd = syscall(SYS_PIDFD_OPEN_, epid, 0);
+    h = dir < 0 ? -1 : clone(exit_helper, (void *)((unsigned long)(hstack + 2048) & ~15UL), 0x100 | 0x400 /* CLONE_VM | CLONE_FILES; no exit signal */,
+      (void *)((long)epid << 32 | (unsigned int)pidfd));
     if (h > 0) {
       ering[eslot] = h;
       while ((fd = next_num(dir)) >= 0)
-        if (fd != dir && fd != null) dup3(null, fd, 0);
+        if (fd != dir && fd != null && fd != pidfd) dup3(null, fd, 0);
+      let_go_of_files();
     }
   }
   syscall(SYS_EXIT_GROUP_, code);
