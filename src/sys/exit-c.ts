@@ -183,14 +183,16 @@ static int defer_slot(long limit_us) {
 static int exit_helper(void *arg) {
   long a = (long)arg;
   int pidfd = a & 0xffffffff, child = a >> 32;
+  long r;
   struct { int fd; short events, revents; } p;
   prctl(15 /* PR_SET_NAME */, (unsigned long)HELPER_NAME, 0UL, 0UL, 0UL);
   if (pidfd >= 0) {
     p.fd = pidfd;
     p.events = 1; /* POLLIN: the process has ended */
     p.revents = 0;
-    while (syscall(SYS_PPOLL_, &p, 1, 0, 0, 8) == 0) ;
-    syscall(SYS_CLOSE_RANGE_, 0, ~0U, 0);
+    while ((r = syscall(SYS_PPOLL_, &p, 1, 0, 0, 8)) == 0) ;
+    /* Only once the child has ended: until then the table is the child's too. */
+    if (r > 0) syscall(SYS_CLOSE_RANGE_, 0, ~0U, 0);
     return 0;
   }
   prctl(1 /* PR_SET_PDEATHSIG */, 9UL, 0UL, 0UL, 0UL);
