@@ -1,16 +1,19 @@
 // The child's end with its memory let go of later (joined into the native fork's unit by
 // fork-c.ts): a snapshot child's exit_group(2) tears its address space down before its parent's
 // wait returns (a fork's page tables: 0.8 ms at an empty heap, 20-40 ms at 1 GiB, measured). Here
-// the child first starts a helper process that shares its memory and descriptor table (clone
-// CLONE_VM | CLONE_FILES), so that its own exit only drops references: the parent resumes at once
-// and the helper, woken by the child's end (a pidfd), frees the memory on another core.
+// the child first starts a helper process that shares its memory, descriptor table and working
+// directory (clone CLONE_VM | CLONE_FILES | CLONE_FS), so that its own exit only drops references:
+// the parent resumes at once and the helper, woken by the child's end (a pidfd), frees the memory
+// on another core.
 //
 // Before it ends the child lets go of everything a plain end would let go of before the parent's
 // wait returns: each descriptor is pointed at /dev/null (replaced, not closed: a thread of the
-// child still writing never finds its number reused), and each mapping of a file that has no
-// executable mapping (a database's shared memory, a memfd, an mmapped file and the lock on its
-// open file) is replaced by anonymous memory (in place: a thread still reading it does not fault).
-// What the helper still holds then is anonymous memory and the files of the program's code.
+// child still writing never finds its number reused), and its working directory is "/" for the
+// helper (an unshared copy: its other threads keep theirs). What the memory holds cannot be let go
+// of that way, so a child that maps anything but anonymous private memory and the files of the
+// program's code (a mapped data file holds its open file and any lock on it, shared memory holds
+// robust mutexes its threads' exits must mark) ends plainly, and so does a child where any step
+// fails: the helper is then killed and reaped by the child before it exits.
 //
 // The helper is the child's child: when the child ends it goes to the system's reaper (the
 // nearest subreaper, else init), which must reap it. Never where this process would be that
@@ -21,6 +24,7 @@
 // one helper has been seen reaped, at most NPEND_UNPROVEN helpers and children are followed at
 // once (a child beyond them ends plainly), and a snapshot child defers nothing of its own
 // children's: a reaper that reaps nothing gets no more than NPEND_UNPROVEN from a process tree.
+// After, at most NPEND at once (each unreaped helper counts against RLIMIT_NPROC and pids.max).
 export const EXIT_C = String.raw`/* ---- the deferred teardown (src/sys/exit-c.ts) ---- */
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
 int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
@@ -36,9 +40,10 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_SCHED_GETAFFINITY_ 204
 #endif
 #define SYS_PIDFD_OPEN_ 434 /* both */
+#define DRING_MAGIC 0x534e4150 /* "SNAP": the last int of each shared page of this file */
 #define SYS_CLOSE_RANGE_ 436 /* both */
 #define NSLOT 64   /* children in flight at once (async trials) */
-#define NPEND 1024 /* helpers followed until seen reaped */
+#define NPEND 64 /* helpers followed until seen reaped (each unreaped one counts against RLIMIT_NPROC and pids.max) */
 #define NPEND_UNPROVEN 8 /* helpers and children before one was seen reaped (the most a reaper that reaps nothing gets) */
 #define NFILEMAP 1024 /* file mappings a child can let go of before it ends (more: it ends plainly) */
 #define HELPER_NAME "snapshot-exit"
@@ -55,10 +60,13 @@ static int dcpus;                 /* 0 not read yet, 1 a single CPU (never defer
 static int *ering, eslot, epid;
 /* The helper's stack. */
 static long hstack[2048];
-/* The child's file mappings, read before it ends: start, end, device, inode, executable. */
+/* The child's mappings with an inode, read before it ends: start, end, device, inode, executable, shared. */
 static unsigned long fm_start[NFILEMAP], fm_end[NFILEMAP], fm_dev[NFILEMAP], fm_ino[NFILEMAP];
-static char fm_exec[NFILEMAP];
+static char fm_exec[NFILEMAP], fm_shared[NFILEMAP];
 static int nfm;
+int unshare(int flags);
+int chdir(const char *path);
+int waitpid(int pid, int *status, int options);
 
 /* The state letter of process pid, and its parent's pid into ppid, when its name is name (any
    name: 0); 0 when it is gone or named otherwise. */
@@ -80,48 +88,53 @@ static int proc_state(int pid, const char *name, int *ppid) {
 }
 
 /* Whether this helper has been reaped (1: gone, or its pid is someone else's now), not yet (0),
-   or was left a zombie past the limit (-1). One still alive past the limit is killed (it is
-   exiting anyway) and followed on. */
+   or was left a zombie past the limit (-1). One still alive is followed on (its teardown can be
+   long; only a zombie says the reaper does not reap). */
 static int reaped(int pid, long age_us, long limit_us) {
   int ppid, st;
   if (kill(pid, 0) != 0) return 1;
   if (age_us < limit_us) return 0;
   st = proc_state(pid, HELPER_NAME, &ppid);
   if (st == 0) return 1;
-  if (st == 'Z') return -1;
-  kill(pid, 9);
-  return 0;
+  return st == 'Z' ? -1 : 0;
 }
 
-/* Whether this process may run a helper beside it: more than one CPU in its affinity mask and
-   in its cgroup's cpu.max. Read once per process tree (a child has its parent's). */
+/* Whether this process may run a helper beside it: more than one CPU in its affinity mask and in
+   the cpu.max of its cgroup and of each cgroup above it (v2; a missing file: no limit). Read once
+   per process tree (a child has its parent's). */
 static int cpus_enough(void) {
   unsigned char mask[128];
-  char buf[256], path[320];
-  int r, i, n = 0;
+  char buf[512], dir[400], file[420];
+  int r, i, n = 0, len;
   const char *p;
   if (dcpus) return dcpus == 2;
   r = syscall(SYS_SCHED_GETAFFINITY_, 0, sizeof mask, mask);
   for (i = 0; i < r; i++)
     for (; mask[i]; mask[i] &= mask[i] - 1) n++;
   dcpus = r > 0 && n < 2 ? 1 : 2;
-  /* cgroup v2: "0::/path" -> /sys/fs/cgroup/path/cpu.max, "max 100000" or "<quota> <period>" */
+  /* "0::/a/b" -> /sys/fs/cgroup/a/b/cpu.max, then /sys/fs/cgroup/a/cpu.max, ...: "max <period>"
+     or "<quota> <period>" */
   if (dcpus == 2 && slurp("/proc/self/cgroup", buf, sizeof buf) > 3 && starts(buf, "0::/")) {
-    char *d = path, *s = buf + 3;
-    const char *pre = "/sys/fs/cgroup";
-    while (*pre) *d++ = *pre++;
-    while (*s && *s != '\n' && d < path + sizeof path - 10) *d++ = *s++;
-    if (d[-1] == '/') d--;
-    pre = "/cpu.max";
-    while (*pre) *d++ = *pre++;
-    *d = 0;
-    if (slurp(path, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
-      unsigned long quota, period;
-      p = buf;
-      quota = num(&p, 10);
-      p = skipws(p);
-      period = num(&p, 10);
-      if (period > 0 && quota < 2 * period) dcpus = 1;
+    const char *pre = "/sys/fs/cgroup", *q = buf + 3;
+    len = 0;
+    while (*pre) dir[len++] = *pre++;
+    while (*q && *q != '\n' && len < (int)sizeof dir - 1) dir[len++] = *q++;
+    while (len > 14 && dir[len - 1] == '/') len--;
+    for (;;) {
+      for (i = 0; i < len; i++) file[i] = dir[i];
+      for (pre = "/cpu.max"; *pre; pre++) file[i++] = *pre;
+      file[i] = 0;
+      if (slurp(file, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
+        unsigned long quota, period;
+        p = buf;
+        quota = num(&p, 10);
+        p = skipws(p);
+        period = num(&p, 10);
+        if (period > 0 && quota < 2 * period) dcpus = 1;
+      }
+      if (len <= 14) break; /* /sys/fs/cgroup itself done */
+      while (len > 14 && dir[len - 1] != '/') len--;
+      while (len > 14 && dir[len - 1] == '/') len--;
     }
   }
   return dcpus == 2;
@@ -142,22 +155,24 @@ static int defer_slot(long limit_us) {
     m = mmap(0, 4096, 3 /* PROT_READ|PROT_WRITE */, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
     if (m == (void *)-1) return -4;
     dring = m;
+    dring[1023] = DRING_MAGIC;
     dpid = getpid();
     npend = phead = 0;
     for (k = 0; k < NSLOT; k++) dslot[k] = 0;
   }
   /* Children that ended: their helpers (if any) join the ones to follow. A child still there is
-     ours only if its parent is this process (else its pid was reaped and reused). */
+     ours only if its parent is this process (else its pid was reaped and reused). The slot is
+     read again once the child is found gone: it may have written it meanwhile. */
   for (k = 0; k < NSLOT; k++) {
-    if (dslot[k] > 0 && dring[k] > 0) {
-      if (npend < NPEND) {
-        pend[(phead + npend) % NPEND] = dring[k];
+    if (dslot[k] > 0) {
+      int gone = dring[k] > 0 || kill(dslot[k], 0) != 0 || proc_state(dslot[k], 0, &ppid) == 0 || ppid != dpid;
+      if (gone && dring[k] > 0) {
+        pend[(phead + npend) % NPEND] = dring[k]; /* (npend + children in flight never pass NPEND) */
         pend_at[(phead + npend) % NPEND] = t;
         npend++;
       }
-      dslot[k] = 0;
-    } else if (dslot[k] > 0 && (kill(dslot[k], 0) != 0 || proc_state(dslot[k], 0, &ppid) == 0 || ppid != dpid))
-      dslot[k] = 0; /* reaped without a helper */
+      if (gone) dslot[k] = 0;
+    }
     if (dslot[k] == 0 && free_at < 0) free_at = k;
     if (dslot[k] != 0) inflight++;
   }
@@ -205,13 +220,14 @@ static int exit_helper(void *arg) {
 static void file_map_line(char *line) {
   const char *p = line;
   unsigned long start, end, major, minor, ino;
-  char x;
+  char x, sh;
   start = num(&p, 16);
   if (*p++ != '-') return;
   end = num(&p, 16);
   p = skipws(p);
-  if (!p[0] || !p[1] || !p[2]) return;
+  if (!p[0] || !p[1] || !p[2] || !p[3]) return;
   x = p[2];
+  sh = p[3];
   while (*p && *p != ' ') p++;
   p = skipws(p);
   while (*p && *p != ' ') p++; /* offset */
@@ -231,25 +247,36 @@ static void file_map_line(char *line) {
   fm_dev[nfm] = major << 20 | minor;
   fm_ino[nfm] = ino;
   fm_exec[nfm] = x == 'x';
+  fm_shared[nfm] = sh == 's';
   nfm++;
 }
 
-/* Replaces every mapping of a file that has no executable mapping by anonymous memory, in place. */
-static void let_go_of_files(void) {
+/* Whether this process maps only what a helper may hold past its parent's resume: besides
+   anonymous private memory, files with an executable mapping (the program and its libraries:
+   their other segments too) and this file's shared pages (DRING_MAGIC at their end). */
+static int maps_plain(void) {
   int i, k, code;
+  nfm = 0;
+  if (each_line("/proc/self/maps", file_map_line) != 0 || nfm > NFILEMAP) return 0;
   for (i = 0; i < nfm; i++) {
+    if (fm_shared[i]) {
+      if (fm_end[i] - fm_start[i] != 4096 || ((volatile int *)fm_start[i])[1023] != DRING_MAGIC) return 0;
+      continue;
+    }
     for (code = 0, k = 0; k < nfm && !code; k++) code = fm_exec[k] && fm_dev[k] == fm_dev[i] && fm_ino[k] == fm_ino[i];
-    if (!code) mmap((void *)fm_start[i], fm_end[i] - fm_start[i], 3 /* PROT_READ|PROT_WRITE */, 0x32 /* MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED */, -1, 0);
+    if (!code) return 0;
   }
+  return 1;
 }
 
 /* Ends this process with code. A child made by a native fork that asked for it first starts its
-   helper (sharing its memory and its descriptor table: nothing to copy, nothing to wait for) and
-   says its pid to its parent; then lets go of what its end must let go of before its parent's
-   wait returns, as a plain end does: every descriptor pointed at /dev/null (replaced, not closed:
-   a thread of this child still writing never finds a number reused), every mapping of a data
-   file replaced by anonymous memory. Where any of that cannot be done, a plain end. dry: the
-   parent's rehearsal, returns. */
+   helper (sharing its memory, descriptor table and working directory: nothing to copy, nothing to
+   wait for) and lets go of what its end must let go of before its parent's wait returns, as a
+   plain end does: every descriptor pointed at /dev/null (replaced, not closed: a thread of this
+   child still writing never finds a number reused), its working directory "/" (its own copy:
+   other threads keep theirs); then, if it maps nothing but what the helper may hold (maps_plain),
+   says the helper's pid to its parent; else kills and reaps the helper and ends plainly. Any step
+   that fails: a plain end. dry: the parent's rehearsal, returns. */
 int snap_exit(int code, int dry) {
   unsigned long all[2];
   int null, dir, pidfd, fd, h;
@@ -257,16 +284,19 @@ int snap_exit(int code, int dry) {
   if (ering && epid == getpid() && (null = open("/dev/null", 2 /* O_RDWR */ | O_CLOEXEC_)) >= 0) {
     all[0] = all[1] = ~0UL;
     syscall(SYS_SIGPROCMASK_, 0 /* SIG_BLOCK */, all, 0, 8);
-    nfm = 0;
-    dir = each_line("/proc/self/maps", file_map_line) == 0 && nfm <= NFILEMAP ? open_numbered("/proc/self/fd") : -1;
     pidfd = syscall(SYS_PIDFD_OPEN_, epid, 0);
-    h = dir < 0 ? -1 : clone(exit_helper, (void *)((unsigned long)(hstack + 2048) & ~15UL), 0x100 | 0x400 /* CLONE_VM | CLONE_FILES; no exit signal */,
+    dir = (pidfd >= 0 || err() == 38 /* ENOSYS: the parent-death signal instead */) && unshare(0x200 /* CLONE_FS */) == 0 && chdir("/") == 0
+      ? open_numbered("/proc/self/fd") : -1;
+    h = dir < 0 ? -1 : clone(exit_helper, (void *)((unsigned long)(hstack + 2048) & ~15UL), 0x100 | 0x200 | 0x400 /* CLONE_VM | CLONE_FS | CLONE_FILES; no exit signal */,
       (void *)((long)epid << 32 | (unsigned int)pidfd));
     if (h > 0) {
-      ering[eslot] = h;
       while ((fd = next_num(dir)) >= 0)
         if (fd != dir && fd != null && fd != pidfd) dup3(null, fd, 0);
-      let_go_of_files();
+      if (maps_plain()) ering[eslot] = h;
+      else {
+        kill(h, 9);
+        waitpid(h, 0, 0x40000000 /* __WALL */);
+      }
     }
   }
   syscall(SYS_EXIT_GROUP_, code);

@@ -44,8 +44,12 @@ test("a child that reverts holding an exclusive flock has let go of its file whe
   expect(await underReaper(["lock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 6", "others 0"]);
 });
 
-test("... also with the locked file mmapped (the mapping holds the open file): replaced by anonymous memory before it ends", async () => {
-  expect(await underReaper(["mlock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 6", "others 0"]);
+test("a child that maps a data file (here the locked one: the mapping holds the open file) ends plainly, its helper killed and reaped by it", async () => {
+  expect(await underReaper(["mlock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 0", "others 0"]);
+});
+
+test("so does a child of a process that maps shared memory (a robust mutex there must be marked by the child's end)", async () => {
+  expect(await underReaper(["shm", "3"])).toEqual(["codes 7,7,7", "helpers 0", "others 0"]);
 });
 
 test("a detached child is not waited for: it ends plainly, no helper", async () => {
