@@ -10,10 +10,10 @@
 // wait returns: each descriptor is pointed at /dev/null (replaced, not closed: a thread of the
 // child still writing never finds its number reused), and its working directory is "/" for the
 // helper (an unshared copy: its other threads keep theirs). What the memory holds cannot be let go
-// of that way, so a child that maps anything but anonymous private memory and the files of the
-// program's code (a mapped data file holds its open file and any lock on it, shared memory holds
-// robust mutexes its threads' exits must mark) ends plainly, and so does a child where any step
-// fails: the helper is then killed and reaped by the child before it exits.
+// of that way, so a child that maps anything but anonymous memory and the files of the program's
+// code (a mapped data file holds its open file and any lock on it, a memfd its seals, System V
+// shared memory its attach count) ends plainly, and so does a child where any step fails: the
+// helper is then killed and reaped by the child before it exits.
 //
 // The helper is the child's child: when the child ends it goes to the system's reaper (the
 // nearest subreaper, else init), which must reap it. Never where this process would be that
@@ -40,7 +40,6 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define SYS_SCHED_GETAFFINITY_ 204
 #endif
 #define SYS_PIDFD_OPEN_ 434 /* both */
-#define DRING_MAGIC 0x534e4150 /* "SNAP": the last int of each shared page of this file */
 #define SYS_CLOSE_RANGE_ 436 /* both */
 #define NSLOT 64   /* children in flight at once (async trials) */
 #define NPEND 64 /* helpers followed until seen reaped (each unreaped one counts against RLIMIT_NPROC and pids.max) */
@@ -60,9 +59,10 @@ static int dcpus;                 /* 0 not read yet, 1 a single CPU (never defer
 static int *ering, eslot, epid;
 /* The helper's stack. */
 static long hstack[2048];
-/* The child's mappings with an inode, read before it ends: start, end, device, inode, executable, shared. */
-static unsigned long fm_start[NFILEMAP], fm_end[NFILEMAP], fm_dev[NFILEMAP], fm_ino[NFILEMAP];
-static char fm_exec[NFILEMAP], fm_shared[NFILEMAP];
+/* The child's mappings with an inode, read before it ends: device, inode, executable, and what
+   kind: 0 a private file mapping, 1 shared anonymous memory, 2 any other shared mapping. */
+static unsigned long fm_dev[NFILEMAP], fm_ino[NFILEMAP];
+static char fm_exec[NFILEMAP], fm_kind[NFILEMAP];
 static int nfm;
 int unshare(int flags);
 int chdir(const char *path);
@@ -155,7 +155,6 @@ static int defer_slot(long limit_us) {
     m = mmap(0, 4096, 3 /* PROT_READ|PROT_WRITE */, 0x21 /* MAP_SHARED|MAP_ANONYMOUS */, -1, 0);
     if (m == (void *)-1) return -4;
     dring = m;
-    dring[1023] = DRING_MAGIC;
     dpid = getpid();
     npend = phead = 0;
     for (k = 0; k < NSLOT; k++) dslot[k] = 0;
@@ -219,11 +218,11 @@ static int exit_helper(void *arg) {
 /* Each mapping line of /proc/self/maps with an inode: "start-end perms offset dev inode path". */
 static void file_map_line(char *line) {
   const char *p = line;
-  unsigned long start, end, major, minor, ino;
+  unsigned long major, minor, ino;
   char x, sh;
-  start = num(&p, 16);
+  num(&p, 16);
   if (*p++ != '-') return;
-  end = num(&p, 16);
+  num(&p, 16);
   p = skipws(p);
   if (!p[0] || !p[1] || !p[2] || !p[3]) return;
   x = p[2];
@@ -242,27 +241,29 @@ static void file_map_line(char *line) {
     nfm = NFILEMAP + 1;
     return;
   }
-  fm_start[nfm] = start;
-  fm_end[nfm] = end;
+  p = skipws(p);
   fm_dev[nfm] = major << 20 | minor;
   fm_ino[nfm] = ino;
   fm_exec[nfm] = x == 'x';
-  fm_shared[nfm] = sh == 's';
+  /* MAP_SHARED|MAP_ANONYMOUS shows as "/dev/zero (deleted)" (a memfd as "/memfd:...", System V
+     shared memory as "/SYSV...") */
+  fm_kind[nfm] = sh != 's' ? 0 : starts(p, "/dev/zero") ? 1 : 2;
   nfm++;
 }
 
-/* Whether this process maps only what a helper may hold past its parent's resume: besides
-   anonymous private memory, files with an executable mapping (the program and its libraries:
-   their other segments too) and this file's shared pages (DRING_MAGIC at their end). */
+/* Whether this process maps only what a helper may hold past its parent's resume, nothing that
+   another process could see held: anonymous memory, private (as the pages this file shares with a
+   parent or child) or shared (whatever a thread's end marks there, a robust mutex, it marks in
+   the shared memory itself), and the files that have an executable mapping (the program and its
+   libraries, their other segments too). Not: a mapped data file (it holds its open file and any
+   lock on it), a memfd (its seals), System V shared memory (its attach count). */
 static int maps_plain(void) {
   int i, k, code;
   nfm = 0;
   if (each_line("/proc/self/maps", file_map_line) != 0 || nfm > NFILEMAP) return 0;
   for (i = 0; i < nfm; i++) {
-    if (fm_shared[i]) {
-      if (fm_end[i] - fm_start[i] != 4096 || ((volatile int *)fm_start[i])[1023] != DRING_MAGIC) return 0;
-      continue;
-    }
+    if (fm_kind[i] == 1) continue;
+    if (fm_kind[i] == 2) return 0;
     for (code = 0, k = 0; k < nfm && !code; k++) code = fm_exec[k] && fm_dev[k] == fm_dev[i] && fm_ino[k] == fm_ino[i];
     if (!code) return 0;
   }

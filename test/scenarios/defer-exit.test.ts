@@ -48,8 +48,9 @@ test("a child that maps a data file (here the locked one: the mapping holds the 
   expect(await underReaper(["mlock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 0", "others 0"]);
 });
 
-test("so does a child of a process that maps shared memory (a robust mutex there must be marked by the child's end)", async () => {
-  expect(await underReaper(["shm", "3"])).toEqual(["codes 7,7,7", "helpers 0", "others 0"]);
+test("so does a child that maps a memfd (its seals); shared anonymous memory is held by the helper (whatever the child's end marks there is marked in it)", async () => {
+  expect(await underReaper(["memfd", "3"])).toEqual(["codes 7,7,7", "helpers 0", "others 0"]);
+  expect(await underReaper(["shm", "3"])).toEqual(["codes 7,7,7", "helpers 3", "others 0"]);
 });
 
 test("a detached child is not waited for: it ends plainly, no helper", async () => {
