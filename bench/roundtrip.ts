@@ -878,13 +878,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) trial(() => 1);
     for (let i = 0; i < 3; i++) await trial(async () => 1);
     // Until one exit helper has been seen reaped by the system's reaper, the library follows at most
-    // 32 at once (src/sys/exit-c.ts) and children beyond them end plainly: measure after that.
+    // 8 at once (src/sys/exit-c.ts) and children beyond them end plainly: measure after that.
     const p0 = performance.now();
     while (!deferProven() && performance.now() - p0 < 8000) {
       Bun.sleepSync(100);
       snapshotRound();
     }
-    log(deferProven() ? `exit helpers: the first seen reaped after ${f((performance.now() - p0) / 1000, 1)} s of waiting` : "exit helpers: none seen reaped within 8 s (children beyond 32 at once end plainly)");
+    log(deferProven() ? `exit helpers: the first seen reaped after ${f((performance.now() - p0) / 1000, 1)} s of waiting` : "exit helpers: none seen reaped within 8 s (children beyond 8 at once end plainly)");
     Bun.gc(true);
     const baseMiB = vmRssMiB();
     const results: Result[] = [];
