@@ -435,35 +435,29 @@ function measureLevel(level: Level, baseMiB: number): Result {
   let cRss = NaN, cMaps = NaN;
   const cMiB = Math.max(0, Math.round(rssMiB - cBaseMiB)); // the C process's RSS = this VmRSS
 
+  // n snapshot round trips, the child's teardown deferred or not (BUN_SNAPSHOT_DEFER_EXIT=0).
+  const snapshots = (n: number, defer: boolean) => {
+    const w: number[] = [];
+    setDeferExit(defer);
+    for (let i = 0; i < n; i++) {
+      const r = snapshotRound();
+      w.push(r.wall);
+      (defer ? cpuSnap : cpuSnapNd).push(r.cpu);
+      if (!defer) continue;
+      if (lastDeferSlot() >= 0) deferred++;
+      snapInLib.push(r.inLib);
+      fSnapBefore.push(r.childBefore);
+      fSnapChild.push(r.childFaults);
+      fSnapParent.push(r.parentFaults);
+    }
+    setDeferExit(true);
+    (defer ? snap : snapNd).push(...w);
+    (defer ? blockSnap : blockSnapNd).push(median(w));
+  };
   // The five contestants; each block runs them all, the order rotating by one from block to block.
   const contestants: ((n: number) => void)[] = [
-    (n) => {
-      const w: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const r = snapshotRound();
-        if (lastDeferSlot() >= 0) deferred++;
-        w.push(r.wall);
-        snapInLib.push(r.inLib);
-        fSnapBefore.push(r.childBefore);
-        fSnapChild.push(r.childFaults);
-        fSnapParent.push(r.parentFaults);
-        cpuSnap.push(r.cpu);
-      }
-      snap.push(...w);
-      blockSnap.push(median(w));
-    },
-    (n) => {
-      const w: number[] = [];
-      setDeferExit(false);
-      for (let i = 0; i < n; i++) {
-        const r = snapshotRound();
-        w.push(r.wall);
-        cpuSnapNd.push(r.cpu);
-      }
-      setDeferExit(true);
-      snapNd.push(...w);
-      blockSnapNd.push(median(w));
-    },
+    (n) => snapshots(n, true),
+    (n) => snapshots(n, false),
     (n) => {
       const cr = cRunner(cMiB, n, 2, "seq");
       c.push(...cr.rounds);

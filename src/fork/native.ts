@@ -39,8 +39,8 @@ const REAP_MS = Number(process.env["BUN_SNAPSHOT_TEST_REAP_MS"] ?? "") || 5000;
 
 /**
  * In the parent, after a native fork: the child's slot for its exit helper (>= 0: its teardown is
- * deferred), or why not (exit-c.ts defer_slot: -1 not asked, -2 stopped, -3 init or subreaper,
- * -4 no shared page, -5 too many followed). The bench counts them.
+ * deferred unless the child then ends plainly), or why not (a negative code of exit-c.ts
+ * defer_slot). The bench counts them.
  */
 export function lastDeferSlot(): number {
   return last ? last.out[OUT.DEFER]! : -1;

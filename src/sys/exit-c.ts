@@ -44,7 +44,7 @@ int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #define NSLOT 64   /* children in flight at once (async trials) */
 #define NPEND 64 /* helpers followed until seen reaped (each unreaped one counts against RLIMIT_NPROC and pids.max) */
 #define NPEND_UNPROVEN 8 /* helpers and children before one was seen reaped (the most a reaper that reaps nothing gets) */
-#define NFILEMAP 1024 /* file mappings a child can let go of before it ends (more: it ends plainly) */
+#define NEXEC 64 /* files with an executable mapping (more: the child ends plainly) */
 #define HELPER_NAME "snapshot-exit"
 
 /* The parent's side, valid in the process whose pid is dpid (a child's copy is stale). */
@@ -59,11 +59,6 @@ static int dcpus;                 /* 0 not read yet, 1 a single CPU (never defer
 static int *ering, eslot, epid;
 /* The helper's stack. */
 static long hstack[2048];
-/* The child's mappings with an inode, read before it ends: device, inode, executable, and what
-   kind: 0 a private file mapping, 1 shared anonymous memory, 2 any other shared mapping. */
-static unsigned long fm_dev[NFILEMAP], fm_ino[NFILEMAP];
-static char fm_exec[NFILEMAP], fm_kind[NFILEMAP];
-static int nfm;
 int unshare(int flags);
 int chdir(const char *path);
 int waitpid(int pid, int *status, int options);
@@ -72,19 +67,16 @@ int waitpid(int pid, int *status, int options);
    name: 0); 0 when it is gone or named otherwise. */
 static int proc_state(int pid, const char *name, int *ppid) {
   char path[64], buf[256];
-  const char *p, *q, *n;
-  int r = slurp(fdpath(path, "/proc/", pid, "/stat"), buf, sizeof buf);
-  if (r <= 0) return 0;
-  for (p = buf; *p && *p != '('; p++) ;
-  for (q = buf + r - 1; q > p && *q != ')'; q--) ;
-  if (!*p || q <= p || q + 4 >= buf + r) return 0;
+  const char *n;
+  int r = slurp(fdpath(path, "/proc/", pid, "/stat"), buf, sizeof buf), a, b;
+  if (r <= 0 || !stat_name(buf, r, &a, &b) || b + 4 >= r) return 0;
   if (name) {
-    for (n = p + 1; n < q && *name && *n == *name; n++, name++) ;
-    if (n != q || *name) return 0;
+    for (n = buf + a + 1; n < buf + b && *name && *n == *name; n++, name++) ;
+    if (n != buf + b || *name) return 0;
   }
-  n = q + 4; /* after ") S " */
+  n = buf + b + 4; /* after ") S " */
   *ppid = num(&n, 10);
-  return (unsigned char)q[2];
+  return (unsigned char)buf[b + 2];
 }
 
 /* Whether this helper has been reaped (1: gone, or its pid is someone else's now), not yet (0),
@@ -215,42 +207,6 @@ static int exit_helper(void *arg) {
   return 0;
 }
 
-/* Each mapping line of /proc/self/maps with an inode: "start-end perms offset dev inode path". */
-static void file_map_line(char *line) {
-  const char *p = line;
-  unsigned long major, minor, ino;
-  char x, sh;
-  num(&p, 16);
-  if (*p++ != '-') return;
-  num(&p, 16);
-  p = skipws(p);
-  if (!p[0] || !p[1] || !p[2] || !p[3]) return;
-  x = p[2];
-  sh = p[3];
-  while (*p && *p != ' ') p++;
-  p = skipws(p);
-  while (*p && *p != ' ') p++; /* offset */
-  p = skipws(p);
-  major = num(&p, 16);
-  if (*p++ != ':') return;
-  minor = num(&p, 16);
-  p = skipws(p);
-  ino = num(&p, 10);
-  if (ino == 0) return;
-  if (nfm >= NFILEMAP) {
-    nfm = NFILEMAP + 1;
-    return;
-  }
-  p = skipws(p);
-  fm_dev[nfm] = major << 20 | minor;
-  fm_ino[nfm] = ino;
-  fm_exec[nfm] = x == 'x';
-  /* MAP_SHARED|MAP_ANONYMOUS shows as "/dev/zero (deleted)" (a memfd as "/memfd:...", System V
-     shared memory as "/SYSV...") */
-  fm_kind[nfm] = sh != 's' ? 0 : starts(p, "/dev/zero") ? 1 : 2;
-  nfm++;
-}
-
 /* Whether this process maps only what a helper may hold past its parent's resume, nothing that
    another process could see held: anonymous memory, private (as the pages this file shares with a
    parent or child) or shared (whatever a thread's end marks there, a robust mutex, it marks in
@@ -258,13 +214,19 @@ static void file_map_line(char *line) {
    libraries, their other segments too). Not: a mapped data file (it holds its open file and any
    lock on it), a memfd (its seals), System V shared memory (its attach count). */
 static int maps_plain(void) {
-  int i, k, code;
-  nfm = 0;
-  if (each_line("/proc/self/maps", file_map_line) != 0 || nfm > NFILEMAP) return 0;
-  for (i = 0; i < nfm; i++) {
-    if (fm_kind[i] == 1) continue;
-    if (fm_kind[i] == 2) return 0;
-    for (code = 0, k = 0; k < nfm && !code; k++) code = fm_exec[k] && fm_dev[k] == fm_dev[i] && fm_ino[k] == fm_ino[i];
+  unsigned long dev[NEXEC], ino[NEXEC];
+  int i, k, n = 0, code;
+  if (read_maps(0) < 0 || nmaps > MAXMAPS) return 0;
+  for (i = 0; i < nmaps; i++)
+    if (map_kind[i] != MAP_ANON && (map_prot[i] & 4)) {
+      if (n == NEXEC) return 0;
+      dev[n] = map_dev[i];
+      ino[n++] = map_ino[i];
+    }
+  for (i = 0; i < nmaps; i++) {
+    if (map_kind[i] == MAP_ANON || map_kind[i] == MAP_SHARED_ANON) continue;
+    if (map_kind[i] == MAP_SHARED_OTHER) return 0;
+    for (code = 0, k = 0; k < n && !code; k++) code = dev[k] == map_dev[i] && ino[k] == map_ino[i];
     if (!code) return 0;
   }
   return 1;

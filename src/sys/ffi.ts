@@ -213,7 +213,7 @@ export function forkShimCompiled(): ForkShim | null {
 
 /** The native fork's functions if they are compiled already (never compiles them: see nativeFork()). */
 export function compiledFork(): ForkShim | null {
-  return process.env["BUN_SNAPSHOT_NATIVE"] === "0" ? null : (forkShim ?? null);
+  return process.env["BUN_SNAPSHOT_NATIVE"] === "0" ? null : forkShimCompiled();
 }
 
 /** The functions of park.c (park-c.ts): parks one thread of this process in a signal handler. */

@@ -6,10 +6,12 @@
 // system calls on the C stack. The rules are those of src/fork/isolate.ts (the JavaScript version,
 // used where TinyCC is missing); the plan and out layouts are in src/fork/native.ts.
 //
-// Three parts, by concern, joined here into one compilation unit: native-c.ts (prototypes,
-// layouts, helpers, /proc readers, the mappings and the epoll registrations), isolate-c.ts (the
-// child's isolation), and below the helpers' checks and resets and the fork itself.
+// Parts by concern, joined here into one compilation unit: native-c.ts (prototypes, layouts,
+// helpers, /proc readers, the epoll registrations), maps-c.ts (the table of mappings),
+// isolate-c.ts (the child's isolation), exit-c.ts (the child's end), and below the helpers'
+// checks and resets, the thread readers and the fork itself.
 import { BASE_C } from "./native-c.ts";
+import { MAPS_C } from "./maps-c.ts";
 import { ISOLATE_C } from "./isolate-c.ts";
 import { EXIT_C } from "./exit-c.ts";
 
@@ -120,10 +122,7 @@ int snap_threads(double *out, int cap, char *names, int ncap) {
   if (dir < 0) return -err();
   while ((tid = next_num(dir)) >= 0) {
     int r = slurp(fdpath(path, "/proc/self/task/", tid, "/stat"), buf, sizeof buf), a, b, k;
-    if (r <= 0) continue;
-    for (a = 0; a < r && buf[a] != '('; a++) ;
-    for (b = r - 1; b > a && buf[b] != ')'; b--) ;
-    if (a >= r || b <= a || b + 2 >= r) continue;
+    if (r <= 0 || !stat_name(buf, r, &a, &b) || b + 2 >= r) continue;
     if (count >= cap || at + (b - a) >= ncap) {
       over = 1;
       continue;
@@ -209,4 +208,4 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
 `;
 
 /** The native fork's C source, one unit. */
-export const FORK_C = BASE_C + ISOLATE_C + EXIT_C + FORK_PART_C;
+export const FORK_C = BASE_C + MAPS_C + ISOLATE_C + EXIT_C + FORK_PART_C;

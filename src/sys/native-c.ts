@@ -1,7 +1,7 @@
 // The first part of the native fork's C (see fork-c.ts, which joins the parts into one unit):
 // the prototypes, the layouts that differ between x86_64 and aarch64, the plan's flags and slots,
-// the small helpers, a line reader for /proc files, the table of mappings (advised
-// MADV_DOFORK before every fork) and the epoll registrations the parent reads right before it.
+// the small helpers, a line reader for /proc files and the epoll registrations the parent reads
+// right before the fork (the table of mappings is maps-c.ts).
 export const BASE_C = String.raw`/* No system headers (they may be absent): every prototype is declared here, and the layouts that
    differ between x86_64 and aarch64 (struct stat, struct epoll_event, O_* flags, syscall
    numbers) are chosen with __aarch64__. glibc and musl alike. */
@@ -213,6 +213,13 @@ static int slurp(const char *path, char *buf, int cap) {
   buf[n] = 0;
   return n;
 }
+/* In a /proc stat text of r bytes, where the name is: between buf[*a], "(", and buf[*b], the last
+   ")". 0 when there is no such pair. */
+static int stat_name(const char *buf, int r, int *a, int *b) {
+  for (*a = 0; *a < r && buf[*a] != '('; ++*a) ;
+  for (*b = r - 1; *b > *a && buf[*b] != ')'; --*b) ;
+  return *a < r && *b > *a;
+}
 /* Calls fn(line) for each line of a /proc file of any size. */
 static char lbuf[65536];
 static int each_line(const char *path, void (*fn)(char *line)) {
@@ -255,77 +262,6 @@ static int fstat_(int fd, unsigned long *dev, unsigned long *ino, unsigned int *
   *dev = st[0];
   *ino = st[1];
   *mode = *(unsigned int *)((char *)st + ST_MODE_AT);
-  return 0;
-}
-
-/* ---- the mappings: MADV_DOFORK on each (src/fork/forkable.ts), and a table for the checks ---- */
-#define MAXMAPS 16384
-static unsigned long map_lo[MAXMAPS], map_hi[MAXMAPS];
-static unsigned char map_rw[MAXMAPS];
-static int nmaps, map_advise, run_n, one_by_one;
-static unsigned long run_lo, run_hi;
-/* The mappings read since the last special one (advise mode 1), advised in one call: madvise
-   covers every mapping in the range, skips the gaps between them and then says ENOMEM for those.
-   Another error (EINVAL from a mapping that refuses, VM_IO) stops it part way: the whole table
-   is then advised again one mapping at a time (mode 2). */
-static void advise_run(void) {
-  if (run_n && madvise((void *)run_lo, run_hi - run_lo, 11 /* MADV_DOFORK */) != 0 && err() != 12 /* ENOMEM */) one_by_one = 1;
-  run_n = 0;
-}
-static void map_line(char *line) {
-  const char *p = line;
-  unsigned long lo = num(&p, 16), hi;
-  char *q;
-  if (*p++ != '-') return;
-  hi = num(&p, 16);
-  p = skipws(p);
-  if (nmaps < MAXMAPS) {
-    map_lo[nmaps] = lo;
-    map_hi[nmaps] = hi;
-    map_rw[nmaps] = (p[0] == 'r') | (p[1] == 'w') << 1;
-  }
-  nmaps++;
-  if (!map_advise) return;
-  for (q = line; *q; q++)
-    if (*q == '[' && (starts(q, "[vvar]") || starts(q, "[vvar_vclock]") || starts(q, "[vdso]") || starts(q, "[vsyscall]"))) {
-      if (map_advise == 1) advise_run();
-      return;
-    }
-  if (map_advise == 2) {
-    madvise((void *)lo, hi - lo, 11 /* MADV_DOFORK */);
-    return;
-  }
-  if (!run_n) run_lo = lo;
-  run_hi = hi;
-  run_n++;
-}
-/* Reads the table; with advise, makes every mapping forkable (MADV_DOFORK) as it goes (3: and
-   then one at a time, as after a failed call: F_ADVISE_EACH). */
-static int read_maps(int advise) {
-  int r;
-  nmaps = run_n = one_by_one = 0;
-  map_advise = advise ? 1 : 0;
-  r = each_line("/proc/self/maps", map_line);
-  if (r >= 0 && advise) {
-    advise_run();
-    if (one_by_one || advise == 3) {
-      nmaps = 0;
-      map_advise = 2;
-      r = each_line("/proc/self/maps", map_line);
-    }
-  }
-  return r;
-}
-/* Whether [a, a+len) lies in one readable (with w, writable) mapping. */
-static int mapped(unsigned long a, unsigned long len, int w) {
-  int lo = 0, hi = nmaps - 1;
-  if (nmaps > MAXMAPS) return 0;
-  while (lo <= hi) {
-    int mid = (lo + hi) >> 1;
-    if (a < map_lo[mid]) hi = mid - 1;
-    else if (a >= map_hi[mid]) lo = mid + 1;
-    else return a + len <= map_hi[mid] && (map_rw[mid] & 1) && (!w || (map_rw[mid] & 2));
-  }
   return 0;
 }
 
