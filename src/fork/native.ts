@@ -25,11 +25,15 @@ export const F = {
   HTTP_RUST: 2048,
   HTTP_ZIG: 4096,
   ADVISE_EACH: 8192,
+  TEXT_MAPS: 16384,
 } as const;
 
 // BUN_SNAPSHOT_TEST_ADVISE_EACH=1: the native fork advises the mappings one at a time after its
 // one call per run of them, as when a mapping refuses that call (tests prove the fallback).
 const ADVISE_EACH = process.env["BUN_SNAPSHOT_TEST_ADVISE_EACH"] === "1";
+// BUN_SNAPSHOT_TEST_TEXT_MAPS=1: the native fork reads the text of /proc/self/maps, as on a kernel
+// without PROCMAP_QUERY (before Linux 6.11), instead of asking it mapping by mapping.
+const TEXT_MAPS = process.env["BUN_SNAPSHOT_TEST_TEXT_MAPS"] === "1";
 
 // A child the parent waits for ends without tearing down its memory on the parent's time
 // (src/sys/exit-c.ts); BUN_SNAPSHOT_DEFER_EXIT=0 turns that off. A helper still unreaped after
@@ -44,6 +48,15 @@ const REAP_MS = Number(process.env["BUN_SNAPSHOT_TEST_REAP_MS"] ?? "") || 5000;
  */
 export function lastDeferSlot(): number {
   return last ? last.out[OUT.DEFER]! : -1;
+}
+
+/**
+ * How the last native fork made the mappings forkable: "text" (/proc/self/maps read and advised),
+ * "query" (around the special mappings, PROCMAP_QUERY answering: src/sys/maps-c.ts), or "none".
+ */
+export function lastMapsWay(): "text" | "query" | "none" {
+  const w = last ? last.out[OUT.MAPS_WAY] : 0;
+  return w === 1 ? "text" : w === 2 ? "query" : "none";
 }
 
 /** Whether, at the last native fork, one of this process's exit helpers had been seen reaped. */
@@ -132,7 +145,7 @@ const SACT = SIGACTION_SIZE;
 /** Slots of what the native part reports (fork-c.ts O_*). */
 export const OUT = {
   PID: 0, STATUS: 4, EPOLLS: 8, REGS: 9, WAKEUPS: 10, FILES: 11, CUT: 12, LCLOSED: 13, NKEPT: 14, NFAILED: 15,
-  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, REPAIR_US: 25, PLAIN: 26, DEFER: 27, DEFER_SEEN: 28,
+  NDB: 16, NDEAD: 17, CONNS: 18, POOL: 19, HTTP: 20, POOL_N: 21, POOL_SPAWNED: 22, HTTP_V: 23, REPAIR_US: 25, PLAIN: 26, DEFER: 27, DEFER_SEEN: 28, MAPS_WAY: 29,
   KEPT: 64, DEAD: 128, DB: 224, FAIL: 320,
 } as const;
 /** out[STATUS] in the child when the descriptor table was larger than the native tables (isolate in JS); 0 isolated natively. */
@@ -147,7 +160,7 @@ let last: NativeResult | undefined;
 export function emptyPlan(parentPid: number, waited: boolean): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
   const reapMs = waited && deferExit ? REAP_MS : 0;
-  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
+  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0) | (TEXT_MAPS ? F.TEXT_MAPS : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */

@@ -215,8 +215,12 @@ static int exit_helper(void *arg) {
    lock on it), a memfd (its seals), System V shared memory (its attach count). */
 static int maps_plain(void) {
   unsigned long dev[NEXEC], ino[NEXEC];
-  int i, k, n = 0, code;
-  if (read_maps(0) < 0 || nmaps > MAXMAPS) return 0;
+  int i, k, n = 0, code, fd = pq_open(), r;
+  if (fd >= 0) {
+    r = read_files(fd);
+    close(fd);
+  } else r = read_maps(0);
+  if (r < 0 || nmaps > MAXMAPS) return 0;
   for (i = 0; i < nmaps; i++)
     if (map_kind[i] != MAP_ANON && (map_prot[i] & 4)) {
       if (n == NEXEC) return 0;

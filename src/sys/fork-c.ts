@@ -75,9 +75,11 @@ static int check_http_zig(const double *H, double *out) {
 /* out[O_POOL], out[O_HTTP]: 0 repaired, 100 nothing to repair, else why not (nothing written). */
 static void repair(const double *plan, double *out) {
   int fl = plan[0], c;
-  /* The table the parent read microseconds before the fork (F_FORKABLE), after quiescence: the
-     child's mappings are the parent's at the fork. */
-  if ((!(fl & F_FORKABLE) && read_maps(0) < 0) || nmaps > MAXMAPS) {
+  /* The child's own mappings, asked one by one where PROCMAP_QUERY works; else the table the
+     parent read microseconds before the fork (F_FORKABLE), after quiescence (the child's mappings
+     are the parent's at the fork), or read here. */
+  map_fd = pq_open();
+  if (map_fd < 0 && ((!((fl & F_FORKABLE) && maps_fresh) && read_maps(0) < 0) || nmaps > MAXMAPS)) {
     if (fl & F_POOL) out[O_POOL] = 12;
     if (fl & (F_HTTP_RUST | F_HTTP_ZIG)) out[O_HTTP] = 7;
     return;
@@ -102,6 +104,8 @@ static void repair(const double *plan, double *out) {
     }
     out[O_HTTP] = c;
   }
+  if (map_fd >= 0) close(map_fd);
+  map_fd = -1;
 }
 
 static void ttou(int block) {
@@ -166,7 +170,8 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
   int fl = plan[0], i, pid, slot;
   long t;
   for (i = 0; i < OUT_SIZE; i++) out[i] = 0;
-  if (fl & F_FORKABLE) read_maps(fl & F_ADVISE_EACH ? 3 : 1);
+  if (fl & F_TEXT_MAPS) pq_works = -1;
+  if (fl & F_FORKABLE) make_forkable(fl & F_ADVISE_EACH, out);
   out[O_NREG_READ] = fl & F_ISOLATE ? read_registrations() : 0;
   slot = plan[P_REAP_MS] > 0 ? defer_slot((long)plan[P_REAP_MS] * 1000) : -1;
   out[O_DEFER] = slot;

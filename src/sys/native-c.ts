@@ -38,6 +38,7 @@ int sigprocmask(int how, const void *set, void *old);
 int setpgid(int pid, int pgid);
 int tcsetpgrp(int fd, int pgrp);
 int madvise(void *addr, size_t len, int advice);
+int ioctl(int fd, unsigned long request, ...);
 long syscall(long n, ...);
 
 #if defined(__aarch64__)
@@ -81,6 +82,7 @@ long syscall(long n, ...);
 #define F_HTTP_RUST 2048
 #define F_HTTP_ZIG 4096
 #define F_ADVISE_EACH 8192 /* tests: act as if the one call per run of mappings had failed */
+#define F_TEXT_MAPS 16384 /* tests: act as if PROCMAP_QUERY were missing (maps-c.ts) */
 /* plan slots (src/fork/native.ts PLAN) */
 #define P_PARENT 1
 #define P_NKEEP 2
@@ -117,6 +119,7 @@ long syscall(long n, ...);
 #define O_PLAIN 26 /* 1: nothing is left for JavaScript but the plan's writes (src/fork/native.ts) */
 #define O_DEFER 27 /* parent: the child's slot for its exit helper, or -(why not): exit-c.ts defer_slot */
 #define O_DEFER_SEEN 28 /* parent: 1 once a helper was seen reaped (exit-c.ts dproven) */
+#define O_MAPS_WAY 29 /* parent: how the mappings were made forkable: 1 the text read, 2 PROCMAP_QUERY (maps-c.ts make_forkable) */
 #define O_KEPT 64   /* 64 */
 #define O_DEAD 128  /* 32 x 3: fd, errno, offset of its path in text (a file that could not be reopened) */
 #define O_DB 224    /* 32 x 3: fd, unsafe, offset of its path in text */

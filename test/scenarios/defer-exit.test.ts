@@ -44,14 +44,18 @@ test("a child that reverts holding an exclusive flock has let go of its file whe
   expect(await underReaper(["lock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 6", "others 0"]);
 });
 
-test("a child that maps a data file (here the locked one: the mapping holds the open file) ends plainly, its helper killed and reaped by it", async () => {
-  expect(await underReaper(["mlock", "6"])).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 0", "others 0"]);
-});
+// The child's end sees its mappings through PROCMAP_QUERY where the kernel has it (Linux 6.11+),
+// else (and with BUN_SNAPSHOT_TEST_TEXT_MAPS=1) through the text of /proc/self/maps.
+for (const [how, env] of [["", {}], [" (the text of /proc/self/maps)", { BUN_SNAPSHOT_TEST_TEXT_MAPS: "1" }]] as const) {
+  test(`a child that maps a data file (here the locked one: the mapping holds the open file) ends plainly, its helper killed and reaped by it${how}`, async () => {
+    expect(await underReaper(["mlock", "6"], env)).toEqual(["lock free after 6 of 6", "codes 7,7,7,7,7,7", "helpers 0", "others 0"]);
+  });
 
-test("so does a child that maps a memfd (its seals); shared anonymous memory is held by the helper (whatever the child's end marks there is marked in it)", async () => {
-  expect(await underReaper(["memfd", "3"])).toEqual(["codes 7,7,7", "helpers 0", "others 0"]);
-  expect(await underReaper(["shm", "3"])).toEqual(["codes 7,7,7", "helpers 3", "others 0"]);
-});
+  test(`so does a child that maps a memfd (its seals); shared anonymous memory is held by the helper (whatever the child's end marks there is marked in it)${how}`, async () => {
+    expect(await underReaper(["memfd", "3"], env)).toEqual(["codes 7,7,7", "helpers 0", "others 0"]);
+    expect(await underReaper(["shm", "3"], env)).toEqual(["codes 7,7,7", "helpers 3", "others 0"]);
+  });
+}
 
 test("a detached child is not waited for: it ends plainly, no helper", async () => {
   expect(await underReaper(["detached", "2"])).toEqual(["codes 4,4", "helpers 0", "others 0"]);
