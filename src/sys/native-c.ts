@@ -329,14 +329,20 @@ static void reg_line(char *line) {
     }
   r_ep[nreg++] = reg_ep;
 }
-/* Every registration of every epoll instance of this process; -1 when over MAXREG. */
+/* Every registration of every epoll instance of this process; -1 when over MAXREG. A socket, a
+   pipe, a device or a directory (one fstat) is not an epoll instance; the others (an anonymous
+   inode shows no file type, or a regular file's on some kernels) have their name read, a readlink
+   through /proc at several times the cost. */
 static int read_registrations(void) {
   int dir = open_numbered("/proc/self/fd"), fd;
   char path[64], link[32];
+  unsigned long dev, ino;
+  unsigned int mode;
   nreg = 0;
   if (dir < 0) return -1;
   while ((fd = next_num(dir)) >= 0) {
-    if (fd == dir || link_of(fd, link, sizeof link) < 0 || !same(link, "anon_inode:[eventpoll]")) continue;
+    if (fd == dir || (fstat_(fd, &dev, &ino, &mode) == 0 && (mode & S_IFMT_) != 0 && (mode & S_IFMT_) != S_IFREG_)) continue;
+    if (link_of(fd, link, sizeof link) < 0 || !same(link, "anon_inode:[eventpoll]")) continue;
     reg_ep = fd;
     each_line(fdpath(path, "/proc/self/fdinfo/", fd, ""), reg_line);
   }
