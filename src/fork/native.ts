@@ -26,6 +26,7 @@ export const F = {
   HTTP_ZIG: 4096,
   ADVISE_EACH: 8192,
   TEXT_MAPS: 16384,
+  TEST_MOVED: 32768,
 } as const;
 
 // BUN_SNAPSHOT_TEST_ADVISE_EACH=1: the native fork advises the mappings one at a time after its
@@ -34,6 +35,9 @@ const ADVISE_EACH = process.env["BUN_SNAPSHOT_TEST_ADVISE_EACH"] === "1";
 // BUN_SNAPSHOT_TEST_TEXT_MAPS=1: the native fork reads the text of /proc/self/maps, as on a kernel
 // without PROCMAP_QUERY (before Linux 6.11), instead of asking it mapping by mapping.
 const TEXT_MAPS = process.env["BUN_SNAPSHOT_TEST_TEXT_MAPS"] === "1";
+// BUN_SNAPSHOT_TEST_SPECIAL_MOVED=1: the native fork acts as if a special mapping ([vvar], [vdso])
+// had moved since its last read of the text, which it then reads again.
+const SPECIAL_MOVED = process.env["BUN_SNAPSHOT_TEST_SPECIAL_MOVED"] === "1";
 
 // A child the parent waits for ends without tearing down its memory on the parent's time
 // (src/sys/exit-c.ts); BUN_SNAPSHOT_DEFER_EXIT=0 turns that off. A helper still unreaped after
@@ -160,7 +164,7 @@ let last: NativeResult | undefined;
 export function emptyPlan(parentPid: number, waited: boolean): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
   const reapMs = waited && deferExit ? REAP_MS : 0;
-  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0) | (TEXT_MAPS ? F.TEXT_MAPS : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
+  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0) | (TEXT_MAPS ? F.TEXT_MAPS : 0) | (SPECIAL_MOVED ? F.TEST_MOVED : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */

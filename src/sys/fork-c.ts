@@ -171,7 +171,7 @@ int snap_fork(const double *plan, double *out, const unsigned char *sigs, char *
   long t;
   for (i = 0; i < OUT_SIZE; i++) out[i] = 0;
   if (fl & F_TEXT_MAPS) pq_works = -1;
-  if (fl & F_FORKABLE) make_forkable(fl & F_ADVISE_EACH, out);
+  if (fl & F_FORKABLE) make_forkable(fl, out);
   out[O_NREG_READ] = fl & F_ISOLATE ? read_registrations() : 0;
   slot = plan[P_REAP_MS] > 0 ? defer_slot((long)plan[P_REAP_MS] * 1000) : -1;
   out[O_DEFER] = slot;

@@ -5,7 +5,7 @@
 // of /proc/self/maps read into a table, or (Linux 6.11+) PROCMAP_QUERY, an ioctl on that file that
 // answers for one mapping, no text made. Where it works, the fork advises the address space
 // around the special mappings found by its first read in a call or two instead of reading the
-// text again (measured at the empty heap: ~140 us for the read, ~10 us for the calls), and the
+// text again (measured at the empty heap: ~140 us for the read and its advice, ~20 us for the calls), and the
 // child's checks ask for the mappings they need.
 export const MAPS_C = String.raw`/* ---- the mappings: MADV_DOFORK on each, and a table for the checks ---- */
 #define MAXMAPS 16384
@@ -62,12 +62,14 @@ static void map_line(char *line) {
     p = skipws(p);
     map_dev[nmaps] = dev;
     map_ino[nmaps] = ino;
-    map_kind[nmaps] = !ino ? MAP_ANON : !shared ? MAP_FILE : starts(p, "/dev/zero") ? MAP_SHARED_ANON : MAP_SHARED_OTHER;
+    /* (a file's inode number can be 0: System V shared memory's is its id, and the first segment
+       of an IPC namespace has id 0; its path starts with "/") */
+    map_kind[nmaps] = !ino && *p != '/' ? MAP_ANON : !shared ? MAP_FILE : starts(p, "/dev/zero") ? MAP_SHARED_ANON : MAP_SHARED_OTHER;
   }
   nmaps++;
   if (!map_advise) return;
   for (q = line; *q; q++)
-    if (*q == '[' && (starts(q, "[vvar]") || starts(q, "[vvar_vclock]") || starts(q, "[vdso]") || starts(q, "[vsyscall]"))) {
+    if (*q == '[' && (starts(q, "[vvar]") || starts(q, "[vvar_vclock]") || starts(q, "[vdso]") || starts(q, "[vsyscall]") || starts(q, "[uprobes"))) {
       if (map_advise == 1) advise_run();
       if (nsp >= 0 && nsp < MAXSP) {
         sp_lo[nsp] = lo;
@@ -107,12 +109,12 @@ static int read_maps(int advise) {
 }
 
 /* ---- PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h): one mapping per call ---- */
-struct pmq {
-  unsigned long size, flags, addr;  /* in: this struct's size, what to find, where */
-  unsigned long lo, hi, vflags;     /* out: the mapping, its PMQ_R/W/X/SHARED */
-  unsigned long page, offset, ino;
+struct pmq { /* __u64 and __u32 fields */
+  unsigned long long size, flags, addr;  /* in: this struct's size, what to find, where */
+  unsigned long long lo, hi, vflags;     /* out: the mapping, its PMQ_R/W/X/SHARED */
+  unsigned long long page, offset, ino;
   unsigned int dev_major, dev_minor, name_size, build_id_size;
-  unsigned long name, build_id;     /* in: buffers (0: not asked) */
+  unsigned long long name, build_id;     /* in: buffers (0: not asked) */
 };
 #define PMQ_IOCTL 0xC0686611UL /* _IOWR('f', 17, struct pmq) */
 #define PMQ_R 1
@@ -158,25 +160,30 @@ static int map_fd = -1;
 /* Makes every mapping forkable (MADV_DOFORK), the last thing before the fork. Where PROCMAP_QUERY
    works and a read found the special mappings: one call for each stretch of the address space
    around them (a stretch is up to the highest mapping seen, or the usual top of the address
-   space if higher); madvise covers every mapping in it and says ENOMEM for the gaps. Any other
-   failure (a new mapping that refuses, or specials that moved) and each: the text, read and
-   advised as before (read_maps). */
-static int make_forkable(int each, double *out) {
+   space if higher); madvise covers every mapping in it and says ENOMEM for the gaps. First each
+   special mapping below that top is asked for: one moved or gone (mremap of [vdso], a restore)
+   and any failure but ENOMEM (a new mapping that refuses), and each: the text, read and advised
+   as before (read_maps). ([vsyscall] is above the top, and no mapping of the process.) */
+static int make_forkable(int fl, double *out) {
   unsigned long lo = 0, hi, top = sp_top;
-  int i, fd;
+  struct pmq q;
+  int i, fd, moved = 0, each = fl & F_ADVISE_EACH;
 #if defined(__aarch64__)
   if (top < 1UL << 48) top = 1UL << 48;
 #else
   if (top < 0x7ffffffff000UL) top = 0x7ffffffff000UL;
 #endif
   if (!each && nsp >= 0 && (fd = pq_open()) >= 0) {
+    if ((fl & F_TEST_MOVED) && nsp > 0) sp_hi[0] += 4096; /* tests: as if the first had moved */
+    for (i = 0; i < nsp && !moved; i++)
+      if (sp_hi[i] <= top) moved = pq(fd, sp_lo[i], 0, &q, 0, 0) != 0 || q.lo != sp_lo[i] || q.hi != sp_hi[i];
     close(fd);
-    for (i = 0; i <= nsp; i++) {
+    for (i = moved ? nsp + 1 : 0; i <= nsp; i++) {
       hi = i < nsp ? sp_lo[i] : top;
       if (hi > lo && madvise((void *)lo, hi - lo, 11 /* MADV_DOFORK */) != 0 && err() != 12 /* ENOMEM */) break;
       if (i < nsp) lo = sp_hi[i];
     }
-    if (i > nsp) {
+    if (!moved && i > nsp) {
       maps_fresh = 0;
       out[O_MAPS_WAY] = 2;
       return 0;
@@ -203,8 +210,9 @@ static int read_files(int fd) {
     map_prot[nmaps] = (q.vflags & PMQ_R ? 1 : 0) | (q.vflags & PMQ_W ? 2 : 0) | (q.vflags & PMQ_X ? 4 : 0);
     map_dev[nmaps] = (unsigned long)q.dev_major << 20 | q.dev_minor;
     map_ino[nmaps] = q.ino;
-    /* (a name longer than the buffer: ENAMETOOLONG, not /dev/zero) */
-    map_kind[nmaps] = !q.ino ? MAP_ANON : !shared ? MAP_FILE
+    /* Each is a file, whatever its inode number (System V shared memory's is its id, 0 for the
+       first segment of an IPC namespace). A name longer than the buffer: ENAMETOOLONG, not /dev/zero. */
+    map_kind[nmaps] = !shared ? MAP_FILE
       : pq(fd, q.lo, 0, &named, name, sizeof name) == 0 && starts(name, "/dev/zero") ? MAP_SHARED_ANON : MAP_SHARED_OTHER;
     nmaps++;
     a = q.hi;

@@ -83,6 +83,7 @@ long syscall(long n, ...);
 #define F_HTTP_ZIG 4096
 #define F_ADVISE_EACH 8192 /* tests: act as if the one call per run of mappings had failed */
 #define F_TEXT_MAPS 16384 /* tests: act as if PROCMAP_QUERY were missing (maps-c.ts) */
+#define F_TEST_MOVED 32768 /* tests: act as if a special mapping had moved since the last read (maps-c.ts) */
 /* plan slots (src/fork/native.ts PLAN) */
 #define P_PARENT 1
 #define P_NKEEP 2

@@ -57,6 +57,17 @@ for (const [how, env] of [["", {}], [" (the text of /proc/self/maps)", { BUN_SNA
   });
 }
 
+// A System V segment's inode number is its id, and the first segment of a new IPC namespace has
+// id 0: still a mapping of shared memory that its attach count must not outlive (unshare -i, root).
+const IPC_NS = Bun.spawnSync(["unshare", "-i", "true"]).exitCode === 0;
+test.skipIf(!IPC_NS)("so does a child that has System V shared memory attached, also the segment of id 0 (its attach count is the parent's alone when it resumes)", async () => {
+  for (const env of [{}, { BUN_SNAPSHOT_TEST_TEXT_MAPS: "1" }]) {
+    const r = await runFixture("defer-exit.ts", ["sysv", "4"], { wrap: [...REAPER, "unshare", "-i"], env });
+    expect(r.stderr).toBe("");
+    expect(lines(r.stdout)).toEqual(["id 0 alone after 4 of 4", "codes 7,7,7,7", "helpers 0", "others 0"]);
+  }
+});
+
 test("a detached child is not waited for: it ends plainly, no helper", async () => {
   expect(await underReaper(["detached", "2"])).toEqual(["codes 4,4", "helpers 0", "others 0"]);
 });

@@ -16,8 +16,8 @@ interface Child {
 }
 
 // One run: the two children's JSON lines (native, then JavaScript) and the parent's line.
-async function run(mode: string, wrap?: string[], args: string[] = []): Promise<{ n: Child; js: Child; parent: string }> {
-  const r = await runFixture("native-vs-js.ts", [mode, ...args], { timeoutMs: 40_000, ...(wrap ? { wrap } : {}) });
+async function run(mode: string, wrap?: string[], args: string[] = [], env?: Record<string, string>): Promise<{ n: Child; js: Child; parent: string }> {
+  const r = await runFixture("native-vs-js.ts", [mode, ...args], { timeoutMs: 40_000, ...(wrap ? { wrap } : {}), ...(env ? { env } : {}) });
   expect(r.timedOut).toBe(false);
   const out = lines(r.stdout);
   expect(out.length).toBe(3);
@@ -38,9 +38,11 @@ function alike(c: Child, mode = ""): unknown {
 }
 
 describe("native and JavaScript forks agree", () => {
-  for (const mode of ["blocking", "trial", "detached", "closed", "shared", "dbcopy", "dbwritable"]) {
-    test(mode, async () => {
-      const { n, js, parent } = await run(mode);
+  // "text": the native fork's child checks Bun's helpers against the table of /proc/self/maps read
+  // by its parent, as before Linux 6.11 (since, it asks PROCMAP_QUERY for each mapping it checks).
+  for (const mode of ["blocking", "trial", "detached", "closed", "shared", "dbcopy", "dbwritable", "text"]) {
+    test(mode === "text" ? "blocking, the mappings read as text (as before Linux 6.11)" : mode, async () => {
+      const { n, js, parent } = await run(mode === "text" ? "blocking" : mode, undefined, [], mode === "text" ? { BUN_SNAPSHOT_TEST_TEXT_MAPS: "1" } : undefined);
       expect(n.native).toBe(true);
       expect(js.native).toBe(false);
       expect(n.pid).toBe(true);
