@@ -138,9 +138,13 @@ function knownKeys(where: string, o: object, known: readonly string[]): void {
 
 const bad = (name: string, value: unknown, want: string) => new SnapshotError("EINVAL", messages.badOption(name, value, want));
 
+/** The options of a call that gave none: one object, read only (not a new one per snapshot). */
+export const NO_OPTIONS: Readonly<TrialOptions> = Object.freeze({});
+
 /** Rejects bad options with EINVAL before anything happens. */
 export function validate(o: TrialOptions, mode: Mode): void {
   if (o === null || typeof o !== "object") throw bad("options", o, "an object");
+  if (o === NO_OPTIONS) return; // none given: nothing to check
   knownKeys("", o, mode === "trial" ? TRIAL_KEYS : SNAPSHOT_KEYS);
   if (o.label !== undefined && typeof o.label !== "string") throw bad("label", o.label, "a string");
   if (o.exitHandlers !== undefined && o.exitHandlers !== "new" && o.exitHandlers !== "all") throw bad("exitHandlers", o.exitHandlers, '"new" or "all"');

@@ -4,7 +4,7 @@
 // its function went async: if so it releases the wait and its event loop does the rest. The
 // steps themselves are in steps.ts.
 import { join } from "node:path";
-import { validate, type Mode, type TrialOptions } from "../options.ts";
+import { NO_OPTIONS, validate, type Mode, type TrialOptions } from "../options.ts";
 import { assertSupported, nativeFork } from "../sys/ffi.ts";
 import { close } from "../sys/fd.ts";
 import { fork as cFork, getpid } from "../sys/process.ts";
@@ -19,7 +19,7 @@ import { allRegistrations } from "./isolate.ts";
 import { makeForkable } from "./forkable.ts";
 import { emptyPlan, enterPlainly, fits, forkWith, madeInJs, type NativePlan } from "./native.ts";
 import { prepareAll, undoAll, type Step } from "./step.ts";
-import { blockingSteps, detachedSteps, type ForkContext } from "./steps.ts";
+import { forkContext, stepsFor, type ForkContext } from "./steps.ts";
 import { stopTogether } from "./terminal.ts";
 import { waitChild, waitSaid, type WaitResult } from "./wait.ts";
 
@@ -56,6 +56,9 @@ export interface ForkRequest {
   /** Connections a detached child takes over from this process (an attach session's). */
   handOver?: number[];
 }
+
+// No request, as one object (read only), not a new one per snapshot.
+const NO_REQUEST: ForkRequest = Object.freeze({});
 
 // The package's own source, whose frames are left out of a snapshot's stack.
 const SRC = join(import.meta.dir, "..");
@@ -102,7 +105,7 @@ function obey(message: Message, status: number): void {
  * has ended; in a detached parent, at once with its handle. A refused call (bad options, a
  * process that is not snapshot-safe, a step or the fork failing) has undone what it prepared.
  */
-export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): ChildSide | ParentSide | DetachedChild | PendingSide {
+export function forkSnapshot(o: TrialOptions = NO_OPTIONS, req: ForkRequest = NO_REQUEST): ChildSide | ParentSide | DetachedChild | PendingSide {
   assertSupported();
   useLibcRtmin();
   const mode: Mode = o?.detached ? "detached" : req.trial ? "trial" : "blocking";
@@ -110,24 +113,24 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
   const info: Omit<SnapshotInfo, "pid"> = withStack({ depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now() });
   if (mode === "detached") info.detached = true;
   const shim = nativeFork();
-  const c: ForkContext = { mode, o, info, parentPid: getpid(), pid: -1, keep: [], registrations: [], channel: -1, exitRead: -1, handed: [], said: [-1, -1], terminal: null, native: shim !== null };
-  const steps = mode === "detached" ? detachedSteps(c, req.handOver ?? []) : blockingSteps(c);
+  const c = forkContext(mode, o, info, getpid(), shim !== null, req.handOver ?? undefined);
+  const steps = stepsFor(mode);
   // What the child returns, made here: an object literal first run in the child would be built there.
   const childSide: ChildSide = { role: "child", depth: info.depth, parentPid: c.parentPid };
-  prepareAll(steps);
+  prepareAll(steps, c);
   let native = false;
   let plan: NativePlan;
   const t0 = performance.now();
   try {
     if (shim) {
       plan = emptyPlan(c.parentPid, mode !== "detached");
-      for (const s of steps) s.plan?.(plan);
+      for (const s of steps) s.plan?.(c, plan);
     }
     native = shim !== null && fits(plan!);
     if (native) {
       // The child's code, compiled here (see Step.child).
       enterPlainly(plan!, true);
-      for (const s of steps) s.child?.(true, true);
+      for (const s of steps) s.child?.(c, true, true);
     }
     if (shim && !native) {
       // Too large for the native tables (hundreds of kept descriptors): the steps run in JS.
@@ -136,24 +139,24 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
     }
     c.pid = native ? forkWith(shim!, plan!) : cFork();
   } catch (e) {
-    undoAll(steps);
+    undoAll(steps, c);
     throw e;
   }
   if (c.pid === 0) {
     if (!native) {
       madeInJs();
-      for (const s of steps) s.kernel?.();
+      for (const s of steps) s.kernel?.(c);
     }
-    if (!native || !enterPlainly(plan!)) for (const s of steps) s.child?.(native);
+    if (!native || !enterPlainly(plan!)) for (const s of steps) s.child?.(c, native);
     return childSide;
   }
-  for (const s of steps) s.parent?.();
+  for (const s of steps) s.parent?.(c);
   if (mode === "detached") return watchDetached(c.pid, c.exitRead, t0);
   let waited: WaitResult;
   if (mode === "trial") {
     const said = waitSaid(c.said[0], o.timeoutMs);
     if (said.kind === "async") {
-      for (const s of steps) s.release?.();
+      for (const s of steps) s.release?.(c);
       const child = watchDetached(c.pid, c.said[0], t0);
       return { role: "parent", pid: c.pid, later: settleLater(c, steps, child, said.msLeft), kill: child.kill };
     }
@@ -168,9 +171,9 @@ export function forkSnapshot(o: TrialOptions = {}, req: ForkRequest = {}): Child
 }
 
 // The parent once its child has been reaped: finish each step, act on what the child said.
-function ended(c: ForkContext, steps: Step[], outcome: Outcome, timedOut: boolean): ParentSide {
+function ended(c: ForkContext, steps: readonly Step<ForkContext>[], outcome: Outcome, timedOut: boolean): ParentSide {
   state().lastOutcome = outcome;
-  for (const s of [...steps].reverse()) s.finish?.();
+  for (let i = steps.length - 1; i >= 0; i--) steps[i]!.finish?.(c);
   const message = c.message ?? { commit: false };
   obey(message, outcome.status);
   return { role: "parent", pid: c.pid, outcome, message, timedOut };
@@ -178,7 +181,7 @@ function ended(c: ForkContext, steps: Step[], outcome: Outcome, timedOut: boolea
 
 // An async trial's parent: its event loop watches the child as a detached one's (reading the
 // said pipe to its end, then reaping), killing it at the time limit.
-async function settleLater(c: ForkContext, steps: Step[], child: DetachedChild, msLeft?: number): Promise<ParentSide> {
+async function settleLater(c: ForkContext, steps: readonly Step<ForkContext>[], child: DetachedChild, msLeft?: number): Promise<ParentSide> {
   let timedOut = false;
   const limit = msLeft === undefined ? undefined : setTimeout(() => (timedOut = child.kill(SIGKILL)), msLeft);
   const outcome = await child.exited;

@@ -60,7 +60,39 @@ export interface ForkContext {
   threads?: ThreadInfo[];
   /** What the child said, read once it has been reaped. */
   message?: Message;
+  /** Connections handed to a detached child, as asked for (the hand-over step keeps them). */
+  readonly handOver: readonly number[];
+  /** The steps' own state for this snapshot: */
+  /** the signal forwarding (signals); */
+  forwarding?: Forwarding;
+  /** whether the child gets its own process group (terminal); */
+  group: boolean;
+  /** whether the exit hooks were put in place here (exit); */
+  exitHooks: boolean;
+  /** the write end of a detached child's exit pipe (exit-pipe); */
+  exitWrite: number;
+  /** the child's whole state, built in the parent (lineage); */
+  next?: State;
+  /** what a native child does once isolated (isolate); */
+  afterIsolation?: (dry?: boolean) => void;
+  /** what the runtime repair read, and what a native child does once repaired (runtime); */
+  runtimePrep?: ReturnType<typeof prepareRuntime>;
+  afterRuntime?: (dry?: boolean) => void;
+  /** whether Bun 1.2/1.3's scavenger is parked until after the fork (quiesce). */
+  parked: boolean;
 }
+
+/** A context for one snapshot's steps: nothing prepared yet. */
+export function forkContext(mode: Mode, o: Readonly<TrialOptions>, info: Omit<SnapshotInfo, "pid">, parentPid: number, native: boolean, handOver: readonly number[] = NO_FDS): ForkContext {
+  return {
+    mode, o, info, parentPid, native, handOver,
+    pid: -1, keep: [], registrations: [], channel: -1, handed: [], exitRead: -1, said: [-1, -1], terminal: null,
+    group: true, exitHooks: false, exitWrite: -1, parked: false,
+  };
+}
+const NO_FDS: readonly number[] = Object.freeze([]);
+
+type ForkStep = Step<ForkContext>;
 
 // Bun 1.2 reads the parent's pid once and keeps it (measured on 1.2.23: a child reported its
 // grandparent); later releases read it each time.
@@ -75,294 +107,255 @@ const QUIESCE = process.env["BUN_SNAPSHOT_QUIESCE"] !== "0";
 
 // Refuses a process that is not snapshot-safe, output a fork would print twice or lose, and a
 // terminated Worker whose thread Bun has not joined yet.
-function check(c: ForkContext): Step {
-  return {
-    name: "check",
-    prepare() {
-      if (!c.o.unsafe) {
-        const why = unsafeReason();
-        if (why) throw new SnapshotError("EUNSAFE", messages.unsafe(why));
-      }
-      const busy = pendingStdio();
-      if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy.stream, busy.bytes));
-      trackWorkers();
-      const worker = unjoinedWorker();
-      if (worker) throw new SnapshotError("EBUSY", messages.workerUnjoined(worker));
-    },
-  };
-}
+const check: ForkStep = {
+  name: "check",
+  prepare(c) {
+    if (!c.o.unsafe) {
+      const why = unsafeReason();
+      if (why) throw new SnapshotError("EUNSAFE", messages.unsafe(why));
+    }
+    const busy = pendingStdio();
+    if (busy) throw new SnapshotError("EBUSY", messages.stdioBusy(busy.stream, busy.bytes));
+    trackWorkers();
+    const worker = unjoinedWorker();
+    if (worker) throw new SnapshotError("EBUSY", messages.workerUnjoined(worker));
+  },
+};
 
 // The child dies with its parent, even by SIGKILL (and at once if it already has), and reports
 // its own pid, and its parent's: Bun caches process.pid on first read, Bun 1.2 process.ppid too
 // (measured on 1.2.23: a child reported its grandparent).
-function identity(c: ForkContext): Step {
-  return {
-    name: "identity",
-    plan(p) {
-      planWrite(p, process, "pid", CHILD_PID);
-      if (PPID_CACHED) p.fast = false; // the ppid to set is a defineProperty, left to the hook
-    },
-    kernel() {
-      setParentDeathSignal(SIGKILL);
-      if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
-    },
-    child(native, dry) {
-      const pid = native ? nativeOut()[OUT.PID]! | 0 : getpid(); // an int (see native.ts enterPlainly)
-      if (dry) return;
-      (process as { pid: number }).pid = pid;
-      if (PPID_CACHED && process.ppid !== c.parentPid) {
-        try {
-          Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
-        } catch {}
-      }
-    },
-  };
-}
+const identity: ForkStep = {
+  name: "identity",
+  plan(_, p) {
+    planWrite(p, process, "pid", CHILD_PID);
+    if (PPID_CACHED) p.fast = false; // the ppid to set is a defineProperty, left to the hook
+  },
+  kernel(c) {
+    setParentDeathSignal(SIGKILL);
+    if (getppid() !== c.parentPid) kill(getpid(), SIGKILL);
+  },
+  child(c, native, dry) {
+    const pid = native ? nativeOut()[OUT.PID]! | 0 : getpid(); // an int (see native.ts enterPlainly)
+    if (dry) return;
+    (process as { pid: number }).pid = pid;
+    if (PPID_CACHED && process.ppid !== c.parentPid) {
+      try {
+        Object.defineProperty(process, "ppid", { value: c.parentPid, writable: true, configurable: true, enumerable: true });
+      } catch {}
+    }
+  },
+};
 
 // Signals the waiting parent receives go to the child.
-function signals(c: ForkContext): Step {
-  let f: Forwarding;
-  return {
-    name: "signals",
-    prepare: () => void (f = prepareForwarding(forwardedSignals(c.o))),
-    undo: () => f.end(),
-    plan: (p) => void p.signals.push(...f.saved()),
-    kernel: () => f.restoreInChild(),
-    parent() {
-      if (ATTACH_DELAY_MS) Bun.sleepSync(ATTACH_DELAY_MS);
-      f.attach(c.pid);
-    },
-    release: () => f.end(),
-    finish: () => f.end(),
-  };
-}
+const signals: ForkStep = {
+  name: "signals",
+  prepare: (c) => void (c.forwarding = prepareForwarding(forwardedSignals(c.o))),
+  undo: (c) => c.forwarding?.end(),
+  plan: (c, p) => void p.signals.push(...c.forwarding!.saved()),
+  kernel: (c) => c.forwarding!.restoreInChild(),
+  parent(c) {
+    if (ATTACH_DELAY_MS) Bun.sleepSync(ATTACH_DELAY_MS);
+    c.forwarding!.attach(c.pid);
+  },
+  release: (c) => c.forwarding!.end(),
+  finish: (c) => c.forwarding!.end(),
+};
 
 // The child's own process group, and the terminal's foreground when it should have it (never
 // a trial's: its parent may run on while it works).
-function terminal(c: ForkContext): Step {
-  let group = true;
-  return {
-    name: "terminal",
-    prepare() {
-      if (c.mode === "detached") return; // its own group, never the terminal
-      c.terminal = planTerminal(c.mode === "trial" ? false : c.o.foreground);
-      group = ownGroup(c.terminal);
-    },
-    plan(p) {
-      if (group) p.flags |= F.GROUP | (c.terminal ? F.TERMINAL : 0);
-    },
-    kernel: () => void (group && childTakesTerminal(c.terminal)),
-    parent: () => void (group && parentHandsTerminal(c.terminal, c.pid)),
-    finish: () => void (c.terminal && parentTakesTerminalBack(c.terminal)),
-  };
-}
+const terminal: ForkStep = {
+  name: "terminal",
+  prepare(c) {
+    if (c.mode === "detached") return; // its own group, never the terminal
+    c.terminal = planTerminal(c.mode === "trial" ? false : c.o.foreground);
+    c.group = ownGroup(c.terminal);
+  },
+  plan(c, p) {
+    if (c.group) p.flags |= F.GROUP | (c.terminal ? F.TERMINAL : 0);
+  },
+  kernel: (c) => void (c.group && childTakesTerminal(c.terminal)),
+  parent: (c) => void (c.group && parentHandsTerminal(c.terminal, c.pid)),
+  finish: (c) => void (c.terminal && parentTakesTerminalBack(c.terminal)),
+};
 
 // What a waited-for child tells its parent (commit, revertTo, a trial's value).
-function channel(c: ForkContext): Step {
-  return {
-    name: "channel",
-    prepare() {
-      c.channel = openChannel();
-      c.keep.push(c.channel);
-    },
-    undo: () => close(c.channel),
-    finish: () => void (c.message = receive(c.channel)),
-  };
-}
+const channel: ForkStep = {
+  name: "channel",
+  prepare(c) {
+    c.channel = openChannel();
+    c.keep.push(c.channel);
+  },
+  undo: (c) => close(c.channel),
+  finish: (c) => void (c.message = receive(c.channel)),
+};
 
 // A trial child says on this pipe that its function went async; the parent blocks on it until
 // then, or until end of file (only the child holds the write end: it ended). The parent's
 // event loop reads it to the end after an async word (as a detached child's exit pipe).
-function saidPipe(c: ForkContext): Step {
-  return {
-    name: "said",
-    prepare() {
-      c.said = pipe();
-      c.keep.push(c.said[1]);
-    },
-    undo() {
-      close(c.said[0]);
-      close(c.said[1]);
-    },
-    plan: (p) => void p.close.push(c.said[0]),
-    kernel: () => close(c.said[0]),
-    parent: () => close(c.said[1]),
-  };
-}
+const saidPipe: ForkStep = {
+  name: "said",
+  prepare(c) {
+    c.said = pipe();
+    c.keep.push(c.said[1]);
+  },
+  undo(c) {
+    close(c.said[0]);
+    close(c.said[1]);
+  },
+  plan: (c, p) => void p.close.push(c.said[0]),
+  kernel: (c) => close(c.said[0]),
+  parent: (c) => close(c.said[1]),
+};
 
 // A detached child holds the write end until it exits; the parent's event loop reads the other.
-function exitPipe(c: ForkContext): Step {
-  let write = -1;
-  return {
-    name: "exit-pipe",
-    prepare() {
-      [c.exitRead, write] = pipe();
-      c.keep.push(write);
-    },
-    undo() {
-      close(c.exitRead);
-      close(write);
-    },
-    plan: (p) => void p.close.push(c.exitRead),
-    kernel: () => close(c.exitRead),
-    parent: () => close(write),
-  };
-}
+const exitPipe: ForkStep = {
+  name: "exit-pipe",
+  prepare(c) {
+    [c.exitRead, c.exitWrite] = pipe();
+    c.keep.push(c.exitWrite);
+  },
+  undo(c) {
+    close(c.exitRead);
+    close(c.exitWrite);
+  },
+  plan: (c, p) => void p.close.push(c.exitRead),
+  kernel: (c) => close(c.exitRead),
+  parent: (c) => close(c.exitWrite),
+};
 
 // Connections handed over to a detached child (an attach session).
-function handOver(c: ForkContext, fds: number[]): Step {
-  return {
-    name: "handover",
-    prepare() {
-      c.keep.push(...fds);
-      c.handed.push(...fds);
-    },
-    parent: () => fds.forEach(letGo),
-  };
-}
+const handOver: ForkStep = {
+  name: "handover",
+  prepare(c) {
+    c.keep.push(...c.handOver);
+    c.handed.push(...c.handOver);
+  },
+  parent: (c) => c.handOver.forEach(letGo),
+};
+
+// The child does not hold its parent's channel to its own parent, nor a trial ancestor's pipe.
+const inherited = () => [state().toParent, state().said].filter((fd) => fd >= 0);
 
 // Who the child is: one more level in the chain, talking to its parent over the channel (and,
 // in a trial, saying on its pipe that its function went async). The parent builds the child's
-// whole state; the child swaps it in. The child does not hold its parent's channel to its own
-// parent, nor a trial ancestor's pipe.
-function lineage(c: ForkContext): Step {
-  let next: State;
-  const inherited = () => [state().toParent, state().said].filter((fd) => fd >= 0);
-  return {
-    name: "lineage",
-    prepare() {
-      next = childState(c.info, {
-        toParent: c.channel,
-        said: c.mode === "trial" ? c.said[1] : -1,
-        exitHandlers: c.o.exitHandlers ?? "new",
-        maxBytes: c.o.maxBytes ?? DEFAULT_MAX_BYTES,
-        keep: c.handed,
-      });
-    },
-    plan(p) {
-      p.close.push(...inherited());
-      p.writes.push(...stateWrites(next, CHILD_PID));
-    },
-    kernel: () => inherited().forEach(close),
-    child: (native, dry) => enterState(next, native ? nativeOut()[OUT.PID]! | 0 : getpid(), dry),
-  };
-}
+// whole state; the child swaps it in.
+const lineage: ForkStep = {
+  name: "lineage",
+  prepare(c) {
+    c.next = childState(c.info, {
+      toParent: c.channel,
+      said: c.mode === "trial" ? c.said[1] : -1,
+      exitHandlers: c.o.exitHandlers ?? "new",
+      maxBytes: c.o.maxBytes ?? DEFAULT_MAX_BYTES,
+      keep: c.handed,
+    });
+  },
+  plan(c, p) {
+    p.close.push(...inherited());
+    p.writes.push(...stateWrites(c.next!, CHILD_PID));
+  },
+  kernel: () => inherited().forEach(close),
+  child: (c, native, dry) => enterState(c.next!, native ? nativeOut()[OUT.PID]! | 0 : getpid(), dry),
+};
 
 // How the child ends (flush and _exit, the exit listeners of the policy): the hooks are put in
 // place right before the fork and taken back in the parent right after it.
-function exit(): Step {
-  let installed = false;
-  const takeBack = () => {
-    if (installed) removeExitHooks();
-    installed = false;
-  };
-  return {
-    name: "exit",
-    prepare: () => void (installed = installExitHooks()),
-    undo: takeBack,
-    parent: takeBack,
-    child: (_, dry) => void (dry && revertChild(0, REHEARSAL)), // the rehearsal of the child's end (revert)
-  };
+function takeBackExitHooks(c: ForkContext): void {
+  if (c.exitHooks) removeExitHooks();
+  c.exitHooks = false;
 }
+const exit: ForkStep = {
+  name: "exit",
+  prepare: (c) => void (c.exitHooks = installExitHooks()),
+  undo: takeBackExitHooks,
+  parent: takeBackExitHooks,
+  child: (_, __, dry) => void (dry && revertChild(0, REHEARSAL)), // the rehearsal of the child's end (revert)
+};
 
 // The parent's kernel objects out of the child's reach.
-function isolation(c: ForkContext): Step {
-  const policy = () => isolationFor(c.mode, c.o.isolation);
-  const keep = () => [...c.keep, ...state().keepFds];
-  const deaf = c.mode === "trial";
-  let after: (dry?: boolean) => void;
-  return {
-    name: "isolate",
-    plan(p) {
-      const o = policy();
-      const kept = keep();
-      p.flags |= isolationFlags(o, deaf);
-      p.keep.push(...kept);
-      after = afterNativeIsolation(p.result, o, kept, deaf);
-      planWrite(p, ...plainIsolationWrite(p.result));
-    },
-    kernel: () => void isolate(policy(), keep(), c.registrations, deaf),
-    child: (native, dry) => void (native && after(dry)),
-  };
-}
+const policy = (c: ForkContext) => isolationFor(c.mode, c.o.isolation);
+const kept = (c: ForkContext) => [...c.keep, ...state().keepFds];
+const isolation: ForkStep = {
+  name: "isolate",
+  plan(c, p) {
+    const o = policy(c);
+    const keep = kept(c);
+    const deaf = c.mode === "trial";
+    p.flags |= isolationFlags(o, deaf);
+    p.keep.push(...keep);
+    c.afterIsolation = afterNativeIsolation(p.result, o, keep, deaf);
+    planWrite(p, ...plainIsolationWrite(p.result));
+  },
+  kernel: (c) => void isolate(policy(c), kept(c), c.registrations, c.mode === "trial"),
+  child: (c, native, dry) => void (native && c.afterIsolation!(dry)),
+};
 
 // Bun's helper threads made whole in the child, from what the parent read.
-function runtime(c: ForkContext): Step {
-  let prep: ReturnType<typeof prepareRuntime>;
-  let after: (dry?: boolean) => void;
-  return {
-    name: "runtime",
-    prepare() {
-      c.threads = threads();
-      prep = prepareRuntime(!c.native, c.threads);
-    },
-    plan(p) {
-      planRepair(p, nativeRepair(prep));
-      const result = () => repairResult(p.result);
-      after = finishRuntime(prep, result);
-      const w = plainRuntimeWrite(prep, result);
-      if (w) planWrite(p, ...w);
-      else p.fast = false;
-    },
-    kernel: () => repairRuntime(prep),
-    child: (native, dry) => void (native && after(dry)),
-  };
-}
+const runtime: ForkStep = {
+  name: "runtime",
+  prepare(c) {
+    c.threads = threads();
+    c.runtimePrep = prepareRuntime(!c.native, c.threads);
+  },
+  plan(c, p) {
+    const prep = c.runtimePrep!;
+    planRepair(p, nativeRepair(prep));
+    const result = () => repairResult(p.result);
+    c.afterRuntime = finishRuntime(prep, result);
+    const w = plainRuntimeWrite(prep, result);
+    if (w) planWrite(p, ...w);
+    else p.fast = false;
+  },
+  kernel: (c) => repairRuntime(c.runtimePrep!),
+  child: (c, native, dry) => void (native && c.afterRuntime!(dry)),
+};
 
 // Right before the fork: every mapping forkable.
-function forkable(c: ForkContext): Step {
-  return { name: "forkable", prepare: () => void (c.native || makeForkable()) };
-}
+const forkable: ForkStep = { name: "forkable", prepare: (c) => void (c.native || makeForkable()) };
 
 // The registrations of every epoll instance, read right before the fork: the child rebuilds its
 // instances from these, never from the shared instance the parent goes on changing.
-function epoll(c: ForkContext): Step {
-  return { name: "epoll", prepare: () => void (c.native || (c.registrations = allRegistrations())) };
-}
+const epoll: ForkStep = { name: "epoll", prepare: (c) => void (c.native || (c.registrations = allRegistrations())) };
 
 // Last before the fork: helper threads asleep and not about to wake, Bun 1.2/1.3's scavenger
 // parked until the fork is done. When it had to wait, helpers ran meanwhile (they may have
 // mapped memory or changed a registration): both read again.
-function quiet(c: ForkContext): Step {
-  let parked = false;
-  const unpark = () => {
-    if (parked) unparkHelpers();
-    parked = false;
-  };
-  return {
-    name: "quiesce",
-    prepare() {
-      if (!QUIESCE) return;
-      // The threads read by the runtime step, unless the JavaScript fork's reads ran since.
-      const q = quiesce(undefined, c.native ? c.threads : undefined);
-      parked = q.parked;
-      if (!q.waited || c.native) return; // (the native fork reads both itself, after this)
-      try {
-        makeForkable();
-        c.registrations = allRegistrations();
-      } catch (e) {
-        unpark();
-        throw e;
-      }
-    },
-    undo: unpark,
-    // The parked thread is not in the child: the child's copy of the flags and of the handler's
-    // disposition are cleared by the hook (so a parked fork is not a plain one); never in a rehearsal.
-    plan(p) {
-      if (parked) p.fast = false;
-    },
-    child: (_, dry) => void (dry || unpark()),
-    parent: unpark,
-  };
+function unpark(c: ForkContext): void {
+  if (c.parked) unparkHelpers();
+  c.parked = false;
 }
+const quiet: ForkStep = {
+  name: "quiesce",
+  prepare(c) {
+    if (!QUIESCE) return;
+    // The threads read by the runtime step, unless the JavaScript fork's reads ran since.
+    const q = quiesce(undefined, c.native ? c.threads : undefined);
+    c.parked = q.parked;
+    if (!q.waited || c.native) return; // (the native fork reads both itself, after this)
+    try {
+      makeForkable();
+      c.registrations = allRegistrations();
+    } catch (e) {
+      unpark(c);
+      throw e;
+    }
+  },
+  undo: unpark,
+  // The parked thread is not in the child: the child's copy of the flags and of the handler's
+  // disposition are cleared by the hook (so a parked fork is not a plain one); never in a rehearsal.
+  plan(c, p) {
+    if (c.parked) p.fast = false;
+  },
+  child: (c, _, dry) => void (dry || unpark(c)),
+  parent: unpark,
+};
 
-/** The steps of a blocking snapshot or a trial. */
-export function blockingSteps(c: ForkContext): Step[] {
-  const said = c.mode === "trial" ? [saidPipe(c)] : [];
-  return [check(c), identity(c), signals(c), terminal(c), channel(c), ...said, exit(), lineage(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
-}
+const BLOCKING: readonly ForkStep[] = [check, identity, signals, terminal, channel, exit, lineage, isolation, runtime, forkable, epoll, quiet];
+const TRIAL: readonly ForkStep[] = [check, identity, signals, terminal, channel, saidPipe, exit, lineage, isolation, runtime, forkable, epoll, quiet];
+const DETACHED: readonly ForkStep[] = [check, identity, terminal, exitPipe, handOver, exit, lineage, isolation, runtime, forkable, epoll, quiet];
 
-/** The steps of a detached snapshot; `handed` are connections the child takes over. */
-export function detachedSteps(c: ForkContext, handed: number[]): Step[] {
-  return [check(c), identity(c), terminal(c), exitPipe(c), handOver(c, handed), exit(), lineage(c), isolation(c), runtime(c), forkable(c), epoll(c), quiet(c)];
+/** The steps of a snapshot of `mode`, in the order they run (one list per mode, made once). */
+export function stepsFor(mode: Mode): readonly ForkStep[] {
+  return mode === "detached" ? DETACHED : mode === "trial" ? TRIAL : BLOCKING;
 }

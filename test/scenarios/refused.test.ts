@@ -34,9 +34,10 @@ describe("a failure at each preparation step is undone", () => {
   const both = ["check", "identity", "terminal", "lineage", "exit", "isolate", "runtime", "quiesce", "forkable", "epoll"];
   const blockingOnly = ["signals", "channel"];
   const detachedOnly = ["exit-pipe", "handover"];
-  for (const step of [...both, ...blockingOnly, ...detachedOnly]) {
+  const trialOnly = ["said"];
+  for (const step of [...both, ...blockingOnly, ...detachedOnly, ...trialOnly]) {
     test(step, async () => {
-      const modes = both.includes(step) ? ["blocking", "detached", "trial"] : blockingOnly.includes(step) ? ["blocking", "trial"] : ["detached"];
+      const modes = both.includes(step) ? ["blocking", "detached", "trial"] : blockingOnly.includes(step) ? ["blocking", "trial"] : trialOnly.includes(step) ? ["trial"] : ["detached"];
       const { report, signal } = await refused(step, modes);
       expect(report).toEqual(modes.map((m) => `${m}: EIO unchanged`));
       expect(signal).toBe("SIGTERM");
