@@ -3,7 +3,7 @@
 // says so on its "said" pipe, the parent's event loop runs on, and the child, which never
 // returns to the caller, runs its own event loop in place until the promise settles.
 import { deserialize, serialize } from "bun:jsc";
-import { runInLoop, warmLoop } from "../bun-internals/pump.ts";
+import { runInLoop } from "../bun-internals/pump.ts";
 import { messages, SnapshotError } from "../errors.ts";
 import { sendError, sendValue, takeValue } from "../fork/channel.ts";
 import { endChild, REHEARSAL } from "../fork/exit.ts";
@@ -144,7 +144,6 @@ export function startTrial<T>(fn: () => T | PromiseLike<T>, options?: TrialOptio
   (runChild as (f: typeof fn, r: typeof REHEARSAL) => void)(fn, REHEARSAL);
   const r = forkSnapshot(options, { trial: true });
   if (r.role === "child") return runChild(fn);
-  warmLoop();
   if ("exited" in r) throw new SnapshotError("EINVAL", messages.trialDetached());
   if ("later" in r) return { pid: r.pid, kill: r.kill, result: r.later.then((p) => result<T>(p, options)) };
   return result<T>(r, options);

@@ -24,31 +24,13 @@ const SPINS = 10;
 
 // The call that runs the macro (one line of source importing pump-macro.ts).
 const SOURCE = `import { pump } from ${JSON.stringify(MACRO)} with { type: "macro" };\npump();`;
-let warmed = false;
-
-/**
- * Once per process, in a parent that takes trials: runs the macro once with a plain value (no
- * event loop runs for it), so that Bun's macro machinery is set up here and every trial child
- * inherits it instead of setting it up on copy-on-write pages (measured: the first macro call of
- * a process 0.4-0.6 ms, later ones 0.05 ms). Bun drains the microtask queue around a macro call,
- * so this runs as a microtask of its own: what it drains would have run right after it anyway,
- * in the same order.
- */
-export function warmLoop(): void {
-  if (warmed) return;
-  warmed = true;
-  queueMicrotask(() => {
-    const g = globalThis as Record<symbol, unknown>;
-    const before = g[KEY];
-    g[KEY] = () => 0;
-    try {
-      new Bun.Transpiler({ loader: "js" }).transformSync(SOURCE);
-    } catch {
-    } finally {
-      g[KEY] = before;
-    }
-  });
-}
+// The parent never runs the macro (there was a warm-up of it, once per process after a first trial,
+// so that children inherited its set-up): a macro call runs Bun's event loop with a task queue of
+// its own, and what reaches the app meanwhile is lost: a signal (measured on 1.4.5: 11-19 of 40
+// SIGUSR1 handled while macro calls took half the time, 40 of 40 without), and on Bun 1.2/1.3
+// work of the pool that completes (9 of 50 calls lost one of three reads in flight on 1.3.14; a
+// stream's open never reaching the app, which then waited forever). Each trial child sets it up
+// itself (~420 page faults before its function runs instead of ~210: ~1 ms).
 
 // Calls onIdle once the nested loop has only spun (never slept) for SPINS checks in a row
 // (`dry`: a rehearsal, watches nothing).
