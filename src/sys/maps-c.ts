@@ -5,8 +5,8 @@
 // of /proc/self/maps read into a table, or (Linux 6.11+) PROCMAP_QUERY, an ioctl on that file that
 // answers for one mapping, no text made. Where it works, the fork advises the address space
 // around the special mappings found by its first read in a call or two instead of reading the
-// text again (measured at the empty heap: ~140 us for the read and its advice, ~20 us for the calls), and the
-// child's checks ask for the mappings they need.
+// text again (measured at the empty heap: ~140 us for the read and its advice, ~20 us for the
+// calls), and the child's checks ask for the mappings they need.
 export const MAPS_C = String.raw`/* ---- the mappings: MADV_DOFORK on each, and a table for the checks ---- */
 #define MAXMAPS 16384
 /* What a mapping is: anonymous (no inode), a file mapped private, shared anonymous memory
