@@ -122,6 +122,8 @@ export async function connectTo(t: Target, onData: (d: Buffer) => void): Promise
   } catch (e) {
     const code = String((e as { code?: string }).code ?? e);
     if (code === "ECONNREFUSED" && removeStaleSocket(t.path)) throw new SnapshotError("ECONNREFUSED", messages.attachStale(t.pid, t.path), { cause: e });
+    // Gone since locate() saw it (a stale one removed meanwhile): as if it had never been there.
+    if (code === "ENOENT") throw new SnapshotError("ENOENT", messages.attachNotAttachable(t.pid, t.path), { cause: e });
     if (code === "EACCES" || code === "EPERM") throw new SnapshotError("EACCES", messages.attachDenied(t.pid, t.uid), { cause: e });
     throw new SnapshotError("ECONNREFUSED", messages.attachCannotConnect(t.path, code), { cause: e });
   }

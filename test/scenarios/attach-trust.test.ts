@@ -77,6 +77,16 @@ test.skipIf(!HAVE_ATTACH)("control sequences in what the process sent are not pr
   await app.stop();
 });
 
+test("a socket gone between the client's check and its connect: not attachable (ENOENT), as if it had never been there", async () => {
+  const { connectTo } = await import("../../src/attach/connect.ts");
+  const path = join(mkdtempSync(join(tmpdir(), "snap-gone-")), "4242.sock");
+  const err = await connectTo({ pid: 4242, uid: process.getuid!(), ppid: 1, path }, () => {}).then(
+    () => null,
+    (e: unknown) => e as { code: string; message: string },
+  );
+  expect(err && { code: err.code, message: err.message }).toEqual({ code: "ENOENT", message: messages.attachNotAttachable(4242, path) });
+});
+
 test("a socket left by a process that is gone is removed by the client that meets it", async () => {
   const sockets = mkdtempSync(join(tmpdir(), "snap-stale-"));
   mkdirSync(sockets, { recursive: true });

@@ -1,6 +1,6 @@
 // Attaching to a live server: a copy of it is inspected and changed while it keeps serving.
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, cpSync, mkdtempSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messages } from "../../src/errors.ts";
@@ -70,6 +70,9 @@ test.skipIf(HAVE_ATTACH)("before Bun 1.4 the hook says at start that attaching i
 
 test("a process without the hook: a clear error, exit status 2", async () => {
   const plain = await start([process.execPath, "-e", "console.log('up'); for await (const _ of Bun.stdin.stream());"]);
+  // A socket at its pid's path is not its own: an app killed earlier (SIGKILL, no clean-up) had
+  // that pid (seen in a CI run: its removal raced the connect). The client then says "stale".
+  rmSync(`/tmp/bun-snapshot-${process.getuid!()}/${plain.p.pid}.sock`, { force: true });
   const r = await attachEval(plain.p.pid, "1");
   expect(r.code).toBe(2);
   expect(r.err).toBe(messages.attachNotAttachable(plain.p.pid, `/tmp/bun-snapshot-${process.getuid!()}/${plain.p.pid}.sock`));
