@@ -113,7 +113,7 @@ export function forkSnapshot(o: TrialOptions = NO_OPTIONS, req: ForkRequest = NO
   const info: Omit<SnapshotInfo, "pid"> = withStack({ depth: depth() + 1, ...(o.label === undefined ? {} : { label: o.label }), takenAt: Date.now() });
   if (mode === "detached") info.detached = true;
   const shim = nativeFork();
-  const c = forkContext(mode, o, info, getpid(), shim !== null, req.handOver ?? undefined);
+  const c = forkContext(mode, o, info, getpid(), shim !== null, req.handOver);
   const steps = stepsFor(mode);
   // What the child returns, made here: an object literal first run in the child would be built there.
   const childSide: ChildSide = { role: "child", depth: info.depth, parentPid: c.parentPid };

@@ -38,6 +38,8 @@ const TEXT_MAPS = process.env["BUN_SNAPSHOT_TEST_TEXT_MAPS"] === "1";
 // BUN_SNAPSHOT_TEST_SPECIAL_MOVED=1: the native fork acts as if a special mapping ([vvar], [vdso])
 // had moved since its last read of the text, which it then reads again.
 const SPECIAL_MOVED = process.env["BUN_SNAPSHOT_TEST_SPECIAL_MOVED"] === "1";
+// The plan's flags those switches set, the same for every fork.
+const TEST_FLAGS = (ADVISE_EACH ? F.ADVISE_EACH : 0) | (TEXT_MAPS ? F.TEXT_MAPS : 0) | (SPECIAL_MOVED ? F.TEST_MOVED : 0);
 
 // A child the parent waits for ends without tearing down its memory on the parent's time
 // (src/sys/exit-c.ts); BUN_SNAPSHOT_DEFER_EXIT=0 turns that off. A helper still unreaped after
@@ -164,7 +166,7 @@ let last: NativeResult | undefined;
 export function emptyPlan(parentPid: number, waited: boolean): NativePlan {
   last = { out: new Float64Array(512), text: sharedText };
   const reapMs = waited && deferExit ? REAP_MS : 0;
-  return { flags: F.FORKABLE | (ADVISE_EACH ? F.ADVISE_EACH : 0) | (TEXT_MAPS ? F.TEXT_MAPS : 0) | (SPECIAL_MOVED ? F.TEST_MOVED : 0), parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
+  return { flags: F.FORKABLE | TEST_FLAGS, parentPid, reapMs, keep: [], close: [], signals: [], result: last, writes: [], fast: true };
 }
 
 /** Whether the plan fits the native tables. */

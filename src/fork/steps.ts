@@ -8,7 +8,7 @@
 // the very last (what runs before it can wake a helper), and redoes the other two if it waited.
 // With the native fork (native.ts) the forkable memory and the registrations are done by the
 // fork call itself, after quiescence, and the child's kernel work by its plan.
-import { finishRuntime, nativeRepair, plainRuntimeWrite, prepareRuntime, repairRuntime } from "../bun-internals/runtime.ts";
+import { finishRuntime, nativeRepair, plainRuntimeWrite, prepareRuntime, repairRuntime, type RuntimePrep } from "../bun-internals/runtime.ts";
 import { pendingStdio } from "../bun-internals/stdio-sink.ts";
 import { trackWorkers, unjoinedWorker } from "../bun-internals/workers.ts";
 import { messages, SnapshotError } from "../errors.ts";
@@ -76,16 +76,16 @@ export interface ForkContext {
   /** what a native child does once isolated (isolate); */
   afterIsolation?: (dry?: boolean) => void;
   /** what the runtime repair read, and what a native child does once repaired (runtime); */
-  runtimePrep?: ReturnType<typeof prepareRuntime>;
+  runtimePrep?: RuntimePrep;
   afterRuntime?: (dry?: boolean) => void;
   /** whether Bun 1.2/1.3's scavenger is parked until after the fork (quiesce). */
   parked: boolean;
 }
 
 /** A context for one snapshot's steps: nothing prepared yet. */
-export function forkContext(mode: Mode, o: Readonly<TrialOptions>, info: Omit<SnapshotInfo, "pid">, parentPid: number, native: boolean, handOver: readonly number[] = NO_FDS): ForkContext {
+export function forkContext(mode: Mode, o: Readonly<TrialOptions>, info: Omit<SnapshotInfo, "pid">, parentPid: number, native: boolean, handOver?: readonly number[] | null): ForkContext {
   return {
-    mode, o, info, parentPid, native, handOver,
+    mode, o, info, parentPid, native, handOver: handOver ?? NO_FDS,
     pid: -1, keep: [], registrations: [], channel: -1, handed: [], exitRead: -1, said: [-1, -1], terminal: null,
     group: true, exitHooks: false, exitWrite: -1, parked: false,
   };
